@@ -1,0 +1,41 @@
+"""Tutorial step 3: keepalived.conf, MASTER on one node and BACKUP on the other, valid as written."""
+
+import re
+
+CONF = "/etc/keepalived/keepalived.conf"
+
+
+def test_config_passes_keepalived_t(host):
+    result = host.run(f"keepalived -t -f {CONF}")
+    assert result.rc == 0, f"keepalived -t exit {result.rc} (5: errors, 6: script security):\n{result.stderr}"
+
+
+def test_master_and_backup_as_the_tutorial_says(host, spec, node):
+    conf = host.file(CONF).content_string
+    role = spec.node(node).role
+    state, priority = ("MASTER", 100) if role == "preferred" else ("BACKUP", 50)
+    assert f"state {state}" in conf
+    assert f"priority {spec.params['priorities'][role]}" in conf, f"tutorial: priority {priority}"
+    assert f"virtual_router_id {spec.params['virtual_router_id']}" in conf
+
+
+def test_both_nodes_share_the_vrrp_password(hosts):
+    passwords = {
+        name: re.findall(r"auth_pass (\S+)", h.file(CONF).content_string) for name, h in hosts.items()
+    }
+    values = {tuple(p) for p in passwords.values()}
+    assert len(values) == 1, f"auth_pass differs between nodes: {passwords}"
+    assert all(len(p) <= 8 for p in next(iter(values))), "VRRP PASS keeps only 8 characters"
+
+
+def test_health_check_digests_match_the_served_pages(host, spec):
+    conf = host.file(CONF).content_string
+    for server in spec.nodes:
+        address = server.addresses["vlan"]
+        block = conf.split(f"real_server {address} ")[1].split("real_server")[0]
+        configured = re.search(r"digest ([0-9a-f]{32})", block).group(1)
+        genhash = host.check_output(f"keepalived --genhash -s {address} -p {spec.http_port} -u /")
+        served = re.search(r"[0-9a-f]{32}", genhash.split("MD5SUM")[-1]).group(0)
+        assert configured == served, (
+            f"{server.name}: keepalived.conf says {configured}, genhash says {served}"
+        )

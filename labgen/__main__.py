@@ -1,0 +1,3 @@
+from labgen.cli import main
+
+main()

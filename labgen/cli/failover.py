@@ -1,0 +1,51 @@
+"""labgen failover: inject a fault on the VIP holder and measure the failover from the client."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from labgen.cli.options import Json, LabName
+from labgen.cli.output import console, print_json
+
+
+def failover(
+    lab: LabName,
+    fault: Annotated[str, typer.Option(help="stop, crash, freeze, link-down or reboot.")] = "stop",
+    as_json: Json = False,
+) -> None:
+    """Fault the node holding the VIP, measure until the other serves, undo, measure failback."""
+    from labgen.labs import find_lab, provider_for
+    from labgen.verify.failover import measure
+    from labgen.verify.faults import check_fault
+
+    check_fault(fault)
+    provider = provider_for(find_lab(lab))
+    with console.status(f"{fault} on the VIP holder, probing every 50 ms from the client seat"):
+        report = measure(provider, fault)
+    if as_json:
+        print_json(report.as_dict())
+        return
+    _print_report(report)
+
+
+def _print_report(report) -> None:
+    console.print(f"[bold]{report.fault}[/] on {report.node}: VIP {report.vip_before} → {report.vip_after}")
+    for at_ms, text in report.timeline:
+        console.print(f"  {at_ms / 1000:>8.2f} s  {text}", highlight=False)
+    expected = f"{report.expected_ms / 1000:.2f} s" if report.expected_ms else "about 1 s"
+    console.print(
+        f"VIP moved after {_s(report.vip_moved_ms)} (protocol: {expected}; {report.expected_rule}); "
+        f"service restored after {_s(report.service_restored_ms)}; failback {_s(report.failback_ms)}",
+        highlight=False,
+    )
+    console.print(
+        f"{report.requests_failed} of {report.requests_sent} requests failed "
+        f"(one every {report.probe_interval_ms:.0f} ms)",
+        highlight=False,
+    )
+
+
+def _s(ms: float | None) -> str:
+    return "—" if ms is None else f"{ms / 1000:.2f} s"

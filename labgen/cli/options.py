@@ -1,0 +1,20 @@
+"""Options shared by several commands, declared once."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+Sets = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set", metavar="KEY=VALUE", help="Override a blueprint value, e.g. keepalived.advert_int=2."
+    ),
+]
+Provider = Annotated[
+    str, typer.Option("--provider", "-p", help="libvirt (VMs, the real thing) or nspawn (containers).")
+]
+LabName = Annotated[str, typer.Argument(help="The lab's name (defaults to its blueprint's at `up`).")]
+Blueprint = Annotated[str, typer.Argument(help="A blueprint name (see `labgen list`) or a path.")]

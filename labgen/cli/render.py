@@ -1,0 +1,28 @@
+"""labgen render: the lab directory, nothing started."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from labgen.cli.options import Blueprint, Provider, Sets
+from labgen.cli.output import console
+
+
+def render(
+    blueprint: Blueprint,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The lab directory to write.")],
+    set_: Sets = None,
+    name: Annotated[str | None, typer.Option(help="The lab's name.")] = None,
+    provider: Provider = "libvirt",
+    force: Annotated[bool, typer.Option(help="Replace a non-empty output directory.")] = False,
+) -> None:
+    """Write the lab directory: Vagrantfile, provisioners, configs, tests, lab.json."""
+    from labgen.render import render_lab
+
+    lab = render_lab(blueprint, output, name=name, provider=provider, sets=set_ or [], force=force)
+    console.print(f"rendered lab [bold]{lab.name}[/] ({lab.spec.blueprint}) into {lab.path}")
+    for skip in lab.spec.skipped:
+        console.print(f"[yellow]skipped:[/] {skip.what}: {skip.reason}")

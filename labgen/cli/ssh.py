@@ -1,0 +1,19 @@
+"""labgen ssh: an interactive shell on a node, through the lab's ssh config."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from labgen.cli.options import LabName
+
+
+def ssh(lab: LabName, node: Annotated[str, typer.Argument(help="A node name.")]) -> None:
+    """Open ssh to NODE (the same config `ssh -F LAB/ssh_config NODE` and testinfra use)."""
+    from labgen.labs import find_lab
+
+    found = find_lab(lab)
+    found.spec.node(node)
+    os.execvp("ssh", ["ssh", "-F", str(found.ssh_config), node])

@@ -1,0 +1,65 @@
+"""labgen status: the labs on this host, their nodes and who holds the VIP."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from labgen.cli.options import Json
+from labgen.cli.output import console, print_json
+
+
+def status(
+    name: Annotated[str | None, typer.Argument(help="One lab; all labs when omitted.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Show each lab's nodes (running, frozen, stopped) and which node holds the VIP."""
+    from labgen.labs import all_labs, find_lab
+
+    labs = [find_lab(name)] if name else all_labs()
+    reports = [lab_report(lab) for lab in labs]
+    if as_json:
+        print_json(reports if name is None else reports[0])
+        return
+    if not reports:
+        console.print("no labs on this host; start one with `labgen up BLUEPRINT`")
+    for report in reports:
+        _print_report(report)
+
+
+def lab_report(lab) -> dict:
+    from labgen.labs import provider_for
+    from labgen.observe import vip_holders
+
+    provider = provider_for(lab)
+    nodes = provider.status()
+    running = all(state == "running" for state in nodes.values())
+    return {
+        "name": lab.name,
+        "blueprint": lab.spec.blueprint,
+        "provider": lab.spec.provider,
+        "path": str(lab.path),
+        "vip": lab.spec.vip,
+        "nodes": nodes,
+        "vip_holders": vip_holders(provider) if running else [],
+        "skipped": [s.model_dump() for s in lab.spec.skipped],
+    }
+
+
+def print_lab(lab) -> None:
+    _print_report(lab_report(lab))
+
+
+def _print_report(report: dict) -> None:
+    holders = ", ".join(report["vip_holders"]) or "nobody"
+    console.print(
+        f"[bold]{report['name']}[/] ({report['blueprint']}, {report['provider']}): "
+        f"VIP {report['vip']} on {holders}",
+        highlight=False,
+    )
+    for node, state in report["nodes"].items():
+        colour = "green" if state == "running" else "yellow"
+        console.print(f"  {node:<6} [{colour}]{state}[/]")
+    for skip in report["skipped"]:
+        console.print(f"  [yellow]skipped:[/] {skip['what']}")

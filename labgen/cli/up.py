@@ -1,0 +1,74 @@
+"""labgen up: render a lab and bring it up on a provider."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from labgen.cli.options import Blueprint, Provider, Sets
+from labgen.cli.output import console
+
+
+def up(
+    blueprint: Blueprint,
+    name: Annotated[str | None, typer.Option(help="The lab's name; defaults to the blueprint's.")] = None,
+    provider: Provider = "libvirt",
+    set_: Sets = None,
+) -> None:
+    """Render the lab, start its machines, provision them, and show where the VIP is."""
+    from labgen import paths
+    from labgen.labs import provider_for
+    from labgen.model.load import load_blueprint
+    from labgen.progress import Progress
+    from labgen.providers import provider_class
+    from labgen.render import render_lab
+    from labgen.render.resolve import check_lab_name
+
+    bp, _ = load_blueprint(blueprint, set_ or [])
+    lab_name = check_lab_name(name or bp.name)
+    folder = paths.labs_dir() / lab_name
+    if (folder / "lab.json").exists():
+        _already_there(lab_name)
+        return
+    _check_host(provider_class(provider))
+    progress = Progress(console=console)
+    with progress.step(f"render {bp.name} as lab {lab_name}"):
+        lab = render_lab(blueprint, folder, name=lab_name, provider=provider, sets=set_ or [], force=False)
+    for skip in lab.spec.skipped:
+        console.print(f"[yellow]skipped on this host:[/] {skip.what}: {skip.reason}")
+    try:
+        provider_for(lab).up(progress)
+    except BaseException:
+        console.print(
+            f"[red]up did not finish[/]; logs in {lab.logs_dir}; `labgen down {lab_name}` removes it"
+        )
+        raise
+    from labgen.cli.status import print_lab
+
+    print_lab(lab)
+    console.print(f"up in {progress.elapsed():.0f} s. Next: labgen verify {lab_name}")
+
+
+def _already_there(name: str) -> None:
+    from labgen.errors import LabgenError
+    from labgen.labs import find_lab, provider_for
+
+    lab = find_lab(name)
+    states = provider_for(lab).status()
+    if all(state == "running" for state in states.values()):
+        console.print(f"lab {name} is already up ({lab.spec.provider}); nothing changed")
+        return
+    raise LabgenError(
+        f"lab {name} exists but is not fully up ({states}); run `labgen down {name}` and up again"
+    )
+
+
+def _check_host(provider_cls) -> None:
+    from labgen.errors import LabgenError
+
+    missing = provider_cls.missing()
+    if missing:
+        piece, command = missing[0]
+        more = f" ({len(missing) - 1} more: see `labgen doctor`)" if len(missing) > 1 else ""
+        raise LabgenError(f"this host lacks {piece} for {provider_cls.name}; run: {command}{more}")

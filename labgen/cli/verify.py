@@ -1,0 +1,45 @@
+"""labgen verify: the blueprint's testinfra suite against a running lab, as a checklist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from labgen.cli.options import LabName
+from labgen.cli.output import console
+
+
+def verify(
+    lab: LabName,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Also write a JUnit XML report.")] = None,
+    keyword: Annotated[str | None, typer.Option("-k", help="Only tests matching this expression.")] = None,
+) -> None:
+    """Run the lab's tests: configuration as the tutorial writes it, and failover behaviour."""
+    import subprocess
+    import sys
+
+    from labgen.labs import find_lab
+
+    found = find_lab(lab)
+    for skip in found.spec.skipped:
+        console.print(f"[yellow]skipped on this lab:[/] {skip.what}: {skip.reason}")
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-v",
+        "-rs",
+        "--tb=short",
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(found.path),
+        str(found.path / "tests"),
+    ]
+    if junit:
+        argv += ["--junit-xml", str(junit.resolve())]
+    if keyword:
+        argv += ["-k", keyword]
+    raise typer.Exit(subprocess.run(argv, cwd=found.path, check=False).returncode)

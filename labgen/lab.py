@@ -1,0 +1,119 @@
+"""A lab instance on disk: the rendered directory and its resolved description (lab.json).
+
+The directory is the contract between rendering, providers and verification:
+
+    LAB/lab.json            the resolved lab (this module's LabSpec)
+    LAB/Vagrantfile         vagrant-libvirt machines
+    LAB/provision/NODE.sh   one self-contained, idempotent root shell provisioner per node
+    LAB/files/NODE/...      every config file the provisioner writes, at its path on the node
+    LAB/tests/              the blueprint's testinfra suite (runs with plain pytest from LAB)
+    LAB/ssh_config          written by the provider at `up`: Host NODE entries usable by ssh -F
+    LAB/state/              provider state (pids, sockets, ControlMaster paths)
+    LAB/logs/               full logs of up/down/provisioning
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from labgen.errors import LabgenError
+
+
+class NetworkSpec(BaseModel):
+    name: str
+    cidr: str
+    interface: str  # the NIC name on every node (eth1, eth2); eth0 is the management NIC
+    bridge: str  # bridge name inside the lab namespace
+
+
+class NodeSpec(BaseModel):
+    name: str
+    hostname: str
+    role: Literal["preferred", "backup"]
+    box: str
+    addresses: dict[str, str]  # network name -> address on that network
+
+
+class Skip(BaseModel):
+    """A group of checks that cannot run on this lab, with the reason shown to the user."""
+
+    what: str
+    reason: str
+
+
+class Departure(BaseModel):
+    what: str
+    why: str
+
+
+class LabSpec(BaseModel):
+    name: str
+    blueprint: str
+    title: str
+    provider: Literal["libvirt", "nspawn"]
+    service: Literal["keepalived", "heartbeat"]
+    daemon: str  # the systemd unit that owns the VIP (keepalived, heartbeat)
+    web: str  # the systemd unit serving HTTP (nginx, apache2)
+    vip: str
+    vip_network: str
+    http_port: int = 80
+    networks: dict[str, NetworkSpec]
+    nodes: list[NodeSpec]
+    client: list[str]  # addresses of the client seat ("your local computer") on vip_network
+    namespace: str  # the lab's network namespace; every bridge lives in it
+    features: dict[str, bool]  # what the provider offers on this host, e.g. {"ip_vs": False}
+    skipped: list[Skip] = []
+    params: dict  # the blueprint's service parameters, resolved (secrets filled in)
+    pages: dict[str, str]  # node -> the page served on the VIP by that node
+    departures: list[Departure] = []
+
+    def node(self, name: str) -> NodeSpec:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        known = ", ".join(n.name for n in self.nodes)
+        raise LabgenError(f"lab {self.name!r} has no node {name!r}; its nodes: {known}, client")
+
+    @property
+    def preferred(self) -> NodeSpec:
+        return next(n for n in self.nodes if n.role == "preferred")
+
+    @property
+    def client_namespace(self) -> str:
+        return f"{self.namespace}-client"
+
+
+class Lab:
+    """A lab directory; cheap to construct, reads lab.json once."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.spec = LabSpec.model_validate(json.loads((path / "lab.json").read_text()))
+        except FileNotFoundError:
+            raise LabgenError(f"{path} is not a lab directory (no lab.json)") from None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def state_dir(self) -> Path:
+        return self._mkdir("state")
+
+    @property
+    def logs_dir(self) -> Path:
+        return self._mkdir("logs")
+
+    @property
+    def ssh_config(self) -> Path:
+        return self.path / "ssh_config"
+
+    def _mkdir(self, name: str) -> Path:
+        folder = self.path / name
+        folder.mkdir(exist_ok=True)
+        return folder

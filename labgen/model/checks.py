@@ -1,0 +1,87 @@
+"""Rules that span fields (addresses in their networks, unique names); each names its field."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from ipaddress import IPv4Address
+
+from labgen.model.blueprint import Blueprint
+
+Loc = tuple[str | int, ...]
+
+
+def problems(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
+    """Every cross-field problem as (location in the YAML, message); empty when all is well."""
+    yield from _names(bp)
+    yield from _roles(bp)
+    yield from _network_refs(bp)
+    yield from _addresses(bp)
+    yield from _unique_addresses(bp)
+
+
+def _names(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
+    seen: set[str] = set()
+    for i, node in enumerate(bp.nodes):
+        if node.name in seen:
+            yield ("nodes", i, "name"), f"duplicate node name {node.name!r}; names must be unique"
+        seen.add(node.name)
+
+
+def _roles(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
+    roles = Counter(node.role for node in bp.nodes)
+    if roles["preferred"] != 1:
+        yield ("nodes",), "exactly one node must have role preferred and the other role backup"
+
+
+def _network_refs(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
+    refs: list[tuple[Loc, str]] = [(("vip_network",), bp.vip_network)]
+    if bp.keepalived:
+        refs.append((("keepalived", "network"), bp.keepalived.network))
+    if bp.heartbeat:
+        refs.append((("heartbeat", "network"), bp.heartbeat.network))
+        refs.append((("heartbeat", "vip_network"), bp.heartbeat.vip_network))
+    known = ", ".join(bp.networks)
+    for loc, name in refs:
+        if name not in bp.networks:
+            yield loc, f"unknown network {name!r}; the blueprint's networks are: {known}"
+
+
+def _addresses(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
+    yield from _inside(("vip",), bp.vip, bp, bp.vip_network)
+    for i, address in enumerate(bp.client):
+        yield from _inside(("client", i), address, bp, bp.vip_network)
+    for i, node in enumerate(bp.nodes):
+        for missing in bp.networks.keys() - node.addresses.keys():
+            yield ("nodes", i, "addresses"), f"node {node.name} has no address on {missing!r}"
+        for net, address in node.addresses.items():
+            yield from _inside(("nodes", i, "addresses", net), address, bp, net)
+
+
+def _inside(loc: Loc, address: IPv4Address, bp: Blueprint, net: str) -> Iterator[tuple[Loc, str]]:
+    network = bp.networks.get(net)
+    if network is None:
+        yield loc, f"unknown network {net!r}; the blueprint's networks are: {', '.join(bp.networks)}"
+    elif address not in network.cidr or address in (
+        network.cidr.network_address,
+        network.cidr.broadcast_address,
+    ):
+        yield loc, f"{address} is not a host address of the {net} network {network.cidr}"
+
+
+def _unique_addresses(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
+    owners: dict[IPv4Address, str] = {bp.vip: "the VIP"}
+    for i, address in enumerate(bp.client):
+        yield from _claim(owners, address, ("client", i), "the client seat")
+    for i, node in enumerate(bp.nodes):
+        for net, address in node.addresses.items():
+            yield from _claim(owners, address, ("nodes", i, "addresses", net), f"node {node.name}")
+
+
+def _claim(
+    owners: dict[IPv4Address, str], address: IPv4Address, loc: Loc, who: str
+) -> Iterator[tuple[Loc, str]]:
+    if address in owners:
+        yield loc, f"duplicate address {address}: {owners[address]} has it already"
+    else:
+        owners[address] = who

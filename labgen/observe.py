@@ -1,0 +1,51 @@
+"""Looking at a running lab from inside it: who holds the VIP, who answers HTTP on it."""
+
+from __future__ import annotations
+
+from labgen.providers.base import Provider
+
+
+def vip_holders(provider: Provider) -> list[str]:
+    """The nodes that have the VIP on an interface (two means split brain)."""
+    spec = provider.lab.spec
+    return [
+        node.name
+        for node in spec.nodes
+        if f" {spec.vip}/" in provider.exec(node.name, ["ip", "-4", "-o", "addr", "show"], timeout=10).stdout
+    ]
+
+
+def http_via_vip(provider: Provider, source: str | None = None, timeout: float = 2) -> str | None:
+    """The page the client seat gets from the VIP (from one of its addresses), None on failure."""
+    spec = provider.lab.spec
+    argv = ["curl", "-s", "--max-time", f"{timeout:g}", f"http://{spec.vip}:{spec.http_port}/"]
+    if source:
+        argv[1:1] = ["--interface", source]
+    result = provider.client_exec(argv, timeout=timeout + 5)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def served_by(spec, page: str | None) -> str | None:
+    """Which node's page this is."""
+    return next((node for node, text in spec.pages.items() if text == page), None)
+
+
+def public_macs(provider: Provider) -> dict[str, str]:
+    """node -> MAC of its NIC on the VIP's network: how the client seat tells who holds the VIP."""
+    spec = provider.lab.spec
+    iface = spec.networks[spec.vip_network].interface
+    return {
+        n.name: provider.exec(n.name, ["cat", f"/sys/class/net/{iface}/address"]).stdout.strip()
+        for n in spec.nodes
+    }
+
+
+def vip_seen_from_client(provider: Provider, macs: dict[str, str]) -> str | None:
+    """The node whose MAC the client seat has for the VIP; works when a node is frozen."""
+    spec = provider.lab.spec
+    http_via_vip(provider, timeout=1)  # makes the client resolve the VIP if it has no entry
+    for line in provider.client_exec(["cat", "/proc/net/arp"]).stdout.splitlines()[1:]:
+        fields = line.split()
+        if fields[0] == spec.vip:
+            return next((n for n, mac in macs.items() if mac == fields[3]), None)
+    return None

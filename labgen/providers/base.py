@@ -1,0 +1,73 @@
+"""The provider interface: everything a lab needs from the machines it runs on.
+
+Each provider is one module in this package (libvirt.py, nspawn.py) defining one subclass of
+Provider. Service-level faults (stop, crash) are provider-neutral and run through exec();
+the machine-level ones (freeze, link down, reboot) are the provider's.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import ClassVar
+
+from labgen.lab import Lab
+from labgen.progress import Progress
+
+
+class Provider(ABC):
+    name: ClassVar[str]
+
+    def __init__(self, lab: Lab):
+        self.lab = lab
+
+    @classmethod
+    @abstractmethod
+    def features(cls) -> dict[str, bool]:
+        """What this provider offers on this host, probed (e.g. {"ip_vs": False})."""
+
+    @classmethod
+    @abstractmethod
+    def missing(cls) -> list[tuple[str, str]]:
+        """What this host lacks for this provider: (missing piece, command that installs it)."""
+
+    @abstractmethod
+    def up(self, progress: Progress) -> None:
+        """Bring every node up and provisioned; write lab.ssh_config. Safe to call after a failure."""
+
+    @abstractmethod
+    def status(self) -> dict[str, str]:
+        """node -> "running" | "stopped" | "frozen" | "absent"."""
+
+    @abstractmethod
+    def exec(
+        self, node: str, argv: list[str], *, timeout: float | None = None, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run argv as root on node, capture text output; never raises on a non-zero exit."""
+
+    @abstractmethod
+    def freeze(self, node: str, frozen: bool) -> None:
+        """Freeze (or thaw) every process of the node, as a hung machine."""
+
+    @abstractmethod
+    def set_link(self, node: str, network: str, up: bool) -> None:
+        """Cut (or restore) the node's link to a lab network."""
+
+    @abstractmethod
+    def reboot(self, node: str) -> None:
+        """Hard reset of the node; returns once it is booting again."""
+
+    @abstractmethod
+    def down(self) -> None:
+        """Remove every trace of the lab's machines and networks; idempotent."""
+
+    def client_exec(
+        self, argv: list[str], *, timeout: float | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run argv in the client seat (the tutorial's "your local computer")."""
+        netns = ["ip", "netns", "exec", self.lab.spec.client_namespace]
+        return subprocess.run(netns + argv, capture_output=True, text=True, timeout=timeout, check=False)
+
+    def ssh_config(self) -> Path:
+        return self.lab.ssh_config

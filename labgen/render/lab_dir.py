@@ -1,0 +1,116 @@
+"""Write a lab directory: configs, provisioners, Vagrantfile, test suite, lab.json.
+
+Everything is rendered into a temporary sibling folder first and renamed into place at the end,
+so a failure never leaves a half-written lab behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from functools import cache
+from ipaddress import IPv4Network
+from pathlib import Path
+
+import jinja2
+
+from labgen import paths
+from labgen.errors import LabgenError
+from labgen.lab import LabSpec
+from labgen.model.blueprint import Blueprint
+from labgen.model.load import Source
+
+
+def _environment(*folders: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["prefixlen"] = lambda cidr: IPv4Network(cidr).prefixlen
+    env.filters["vrrp_interval"] = lambda seconds: f"{seconds:g}"
+    return env
+
+
+class NodeFiles:
+    """Renders each node's config files once; templates may read another node's file (digests)."""
+
+    def __init__(self, bp: Blueprint, source: Source, spec: LabSpec):
+        self.bp, self.spec = bp, spec
+        self.env = _environment(source.folder / "templates")
+        self.render = cache(self._render)
+
+    def _render(self, node_name: str, path: str) -> str:
+        entry = next((f for f in self.bp.files if f.path == path), None)
+        if entry is None:
+            raise LabgenError(f"blueprint {self.bp.name}: no file {path} to render")
+        node = self.spec.node(node_name)
+        return self.env.get_template(entry.template).render(
+            lab=self.spec,
+            bp=self.bp,
+            node=node,
+            peers=[n for n in self.spec.nodes if n.name != node_name],
+            pages=self.spec.pages,
+            node_page=self.spec.pages[node_name],
+            md5_of=self.md5_of,
+        )
+
+    def md5_of(self, node_name: str, path: str) -> str:
+        """What keepalived's HTTP_GET digest (and genhash) computes for a served static file."""
+        return hashlib.md5(self.render(node_name, path).encode()).hexdigest()
+
+
+def write_lab(bp: Blueprint, source: Source, spec: LabSpec, out: Path, force: bool) -> Path:
+    """Render the lab into out; refuses a non-empty out unless force."""
+    out = out.resolve()
+    if out.exists() and not out.is_dir():
+        raise LabgenError(f"{out} exists and is not a directory; choose another -o")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise LabgenError(f"{out} exists and is not empty; use --force to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        _fill(staging, bp, source, spec)
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out
+
+
+def _fill(folder: Path, bp: Blueprint, source: Source, spec: LabSpec) -> None:
+    files = NodeFiles(bp, source, spec)
+    shared = _environment(paths.templates_dir(), paths.data_dir())
+    for node in spec.nodes:
+        rendered = {f.path: files.render(node.name, f.path) for f in bp.files}
+        for entry in bp.files:
+            target = folder / "files" / node.name / entry.path.lstrip("/")
+            _write(target, rendered[entry.path], mode=int(entry.mode, 8))
+        script = shared.get_template("provision.sh.j2").render(
+            lab=spec, bp=bp, node=node, files=bp.files, rendered=rendered
+        )
+        _write(folder / "provision" / f"{node.name}.sh", script, mode=0o755)
+    _write(folder / "Vagrantfile", _vagrantfile(shared, spec))
+    shutil.copytree(source.folder / bp.tests, folder / "tests", ignore=_PYCACHE)
+    shutil.copy(paths.templates_dir() / "conftest.py", folder / "tests" / "conftest.py")
+    _write(folder / "lab.json", spec.model_dump_json(indent=2) + "\n", mode=0o600)
+
+
+_PYCACHE = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
+def _vagrantfile(env: jinja2.Environment, spec: LabSpec) -> str:
+    from labgen.providers.libvirt import render_context
+
+    return env.get_template("Vagrantfile.j2").render(lab=spec, libvirt=render_context(spec))
+
+
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)

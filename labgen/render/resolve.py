@@ -1,0 +1,86 @@
+"""Resolve a validated blueprint into one lab instance: names, secrets, skips."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+
+from labgen.errors import LabgenError
+from labgen.lab import Departure, LabSpec, NetworkSpec, NodeSpec, Skip
+from labgen.model.blueprint import Blueprint
+
+LAB_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+UNITS = {"keepalived": "keepalived", "heartbeat": "heartbeat"}
+
+
+def check_lab_name(name: str) -> str:
+    if not LAB_NAME.match(name):
+        raise LabgenError(
+            f"lab name {name!r}: use 1-20 lowercase letters, digits and dashes, starting with a"
+            " letter (it names the lab's network namespace)"
+        )
+    return name
+
+
+def with_secrets(bp: Blueprint) -> Blueprint:
+    """Fill unset secrets with fresh random ones, so no two labs share a password."""
+    if bp.keepalived and bp.keepalived.auth_type == "PASS" and not bp.keepalived.auth_pass:
+        alphabet = string.ascii_letters + string.digits
+        password = "".join(secrets.choice(alphabet) for _ in range(8))
+        bp = bp.model_copy(update={"keepalived": bp.keepalived.model_copy(update={"auth_pass": password})})
+    if bp.heartbeat and not bp.heartbeat.secret:
+        secret = secrets.token_hex(16)
+        bp = bp.model_copy(update={"heartbeat": bp.heartbeat.model_copy(update={"secret": secret})})
+    return bp
+
+
+def resolve(bp: Blueprint, name: str, provider: str, features: dict[str, bool]) -> LabSpec:
+    """The LabSpec for one instance of bp; bp must already carry its secrets."""
+    check_lab_name(name)
+    return LabSpec(
+        name=name,
+        blueprint=bp.name,
+        title=bp.title,
+        provider=provider,
+        service=bp.service,
+        daemon=UNITS[bp.service],
+        web=bp.web,
+        vip=str(bp.vip),
+        vip_network=bp.vip_network,
+        networks={
+            net_name: NetworkSpec(
+                name=net_name, cidr=str(net.cidr), interface=net.interface, bridge=f"br-{net_name}"
+            )
+            for net_name, net in bp.networks.items()
+        },
+        nodes=[
+            NodeSpec(
+                name=node.name,
+                hostname=node.hostname or node.name,
+                role=node.role,
+                box=node.box or bp.box,
+                addresses={net: str(addr) for net, addr in node.addresses.items()},
+            )
+            for node in bp.nodes
+        ],
+        client=[str(address) for address in bp.client],
+        namespace=f"labgen-{name}",
+        features=features,
+        skipped=skips(bp, features),
+        params=(bp.keepalived or bp.heartbeat).model_dump(mode="json"),
+        pages={node.name: node.page for node in bp.nodes},
+        departures=[Departure(**d.model_dump()) for d in bp.departures],
+    )
+
+
+def skips(bp: Blueprint, features: dict[str, bool]) -> list[Skip]:
+    if bp.keepalived and not features.get("ip_vs", True):
+        return [
+            Skip(
+                what="LVS: the virtual server, ipvsadm, round robin and digest health checks",
+                reason="this host's kernel has no ip_vs, which containers share; keepalived"
+                " runs VRRP only (-P) and each node serves the VIP itself",
+            )
+        ]
+    return []

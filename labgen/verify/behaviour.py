@@ -1,0 +1,70 @@
+"""Behaviour checks both blueprints' suites share: failover and back, split brain.
+
+Each check injects through `faults`, watches from the client seat and the nodes with bounded
+polls, and leaves healing to the suite's `restore` fixture.
+"""
+
+from __future__ import annotations
+
+from labgen.lab import LabSpec
+from labgen.observe import vip_holders, vip_seen_from_client
+from labgen.providers.base import Provider
+from labgen.verify import faults
+from labgen.verify.fixtures import Client, settle_time, wait_vip_on
+from labgen.verify.poll import wait_for
+
+
+def backup_name(spec: LabSpec) -> str:
+    return next(n.name for n in spec.nodes if n.role == "backup")
+
+
+def serving_bound(spec: LabSpec) -> float:
+    """How long HTTP may take to come back after the VIP moved: LVS keeps sending to a dead real
+    server until its health check fails (delay_loop + the retries), heartbeat has no such delay."""
+    if spec.service != "keepalived" or not spec.features.get("ip_vs", True):
+        return 10
+    hc, lvs = spec.params["health_check"], spec.params["lvs"]
+    tries = hc["retry"] + 1
+    return lvs["delay_loop"] + tries * hc["connect_timeout"] + hc["retry"] * hc["delay_before_retry"] + 10
+
+
+def wait_vip_seen_on(provider: Provider, macs: dict[str, str], node: str, timeout: float) -> None:
+    wait_for(
+        lambda: vip_seen_from_client(provider, macs),
+        lambda seen: seen == node,
+        expected=f"the client seat to see the VIP at {node}'s MAC",
+        timeout=timeout,
+    )
+
+
+def wait_http(client: Client, timeout: float) -> str:
+    return wait_for(
+        client.get, lambda page: page is not None, expected="an HTTP answer through the VIP", timeout=timeout
+    )
+
+
+def failover_and_back(provider: Provider, client: Client, macs: dict[str, str], fault: str) -> None:
+    """The tutorial's claim: fault the preferred node, the backup serves; undo, it comes back."""
+    spec = provider.lab.spec
+    preferred, backup = spec.preferred.name, backup_name(spec)
+    faults.inject(provider, preferred, fault)
+    wait_vip_seen_on(provider, macs, backup, timeout=settle_time(spec))
+    wait_http(client, timeout=serving_bound(spec))
+    faults.undo(provider, preferred, fault)
+    wait_vip_seen_on(provider, macs, preferred, timeout=settle_time(spec))
+    wait_vip_on(provider, [preferred], timeout=settle_time(spec))
+    wait_http(client, timeout=serving_bound(spec))
+
+
+def split_brain_and_heal(provider: Provider) -> None:
+    """Cut the cluster's own traffic: both nodes take the VIP; restore it: one gives it up."""
+    spec = provider.lab.spec
+    faults.inject(provider, spec.preferred.name, "partition")
+    wait_vip_on(provider, [n.name for n in spec.nodes], timeout=settle_time(spec))
+    faults.undo(provider, spec.preferred.name, "partition")
+    wait_for(
+        lambda: vip_holders(provider),
+        lambda seen: len(seen) == 1,
+        expected="exactly one VIP holder once the nodes hear each other again",
+        timeout=settle_time(spec),
+    )

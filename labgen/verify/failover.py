@@ -1,0 +1,183 @@
+"""Measure a failover from the client seat: inject a fault on the VIP holder, watch, undo, watch.
+
+Every time comes from the probe in the client namespace (requests at most 50 ms apart, the VIP's
+MAC in the client's neighbour table), on the same clock as the moment the fault was injected.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+
+from labgen.errors import LabgenError
+from labgen.model.blueprint import seconds
+from labgen.observe import public_macs, vip_holders
+from labgen.providers.base import Provider
+from labgen.verify import faults
+from labgen.verify.poll import wait_for
+
+INTERVAL = 0.05
+
+
+@dataclass
+class Report:
+    fault: str
+    node: str
+    vip_before: str
+    vip_after: str | None
+    vip_moved_ms: float | None
+    service_restored_ms: float | None
+    requests_sent: int
+    requests_failed: int
+    failback_ms: float | None
+    probe_interval_ms: float
+    expected_ms: float | None
+    expected_rule: str
+    timeline: list[tuple[float, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class Probe:
+    """The probe process in the client seat, its samples collected as they arrive."""
+
+    def __init__(self, provider: Provider):
+        spec = provider.lab.spec
+        argv = [
+            "ip",
+            "netns",
+            "exec",
+            spec.client_namespace,
+            sys.executable,
+            "-m",
+            "labgen.verify.probe",
+            spec.vip,
+            "--port",
+            str(spec.http_port),
+            "--interval",
+            str(INTERVAL),
+        ]
+        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.samples: list[list] = []
+        if self.process.stdout.readline().strip() != "ready":
+            raise LabgenError("the client seat's probe did not start")
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.samples.append(json.loads(line))
+
+    def since(self, moment: float) -> list[list]:
+        return sorted(s for s in list(self.samples) if s[0] >= moment)
+
+    def stop(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=10)
+        self.reader.join(timeout=5)
+
+
+def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
+    """Fault the VIP holder, wait for the other node to serve, undo, wait for failback."""
+    spec = provider.lab.spec
+    faults.check_fault(fault)
+    holders = vip_holders(provider)
+    if len(holders) != 1:
+        raise LabgenError(f"the VIP is on {holders or 'no node'}; a failover needs exactly one holder")
+    node = holders[0]
+    other = next(n.name for n in spec.nodes if n.name != node)
+    macs = public_macs(provider)
+    probe = Probe(provider)
+    try:
+        wait_for(
+            lambda: probe.since(0)[-1:],
+            lambda s: bool(s) and s[0][3] == macs[node] and s[0][1],
+            expected=f"the client seat to reach the VIP on {node}",
+            timeout=15,
+        )
+        t_fault = time.time()
+        faults.inject(provider, node, fault)
+        wait_for(
+            lambda: _first(probe.since(t_fault), lambda s: s[1] and s[3] == macs[other]),
+            lambda s: s is not None,
+            expected=f"HTTP through the VIP served with {other} holding it",
+            timeout=timeout,
+        )
+        t_undo = time.time()
+        faults.undo(provider, node, fault)
+        if _fails_back(spec):
+            wait_for(
+                lambda: _first(probe.since(t_undo), lambda s: s[1] and s[3] == macs[node]),
+                lambda s: s is not None,
+                expected=f"the VIP back on {node} after the fault is undone",
+                timeout=timeout,
+            )
+        time.sleep(INTERVAL * 4)  # a few more samples after failback to count its failures
+    finally:
+        probe.stop()
+    return _report(spec, fault, node, other, macs, probe.since(t_fault), t_fault, t_undo)
+
+
+def _first(samples: list[list], accept) -> list | None:
+    return next((s for s in samples if accept(s)), None)
+
+
+def _fails_back(spec) -> bool:
+    return spec.params.get("auto_failback", True)
+
+
+def _report(spec, fault, node, other, macs, samples, t_fault, t_undo) -> Report:
+    def ms(t: float | None, origin: float) -> float | None:
+        return None if t is None else round((t - origin) * 1000, 1)
+
+    moved = _first(samples, lambda s: s[3] == macs[other])
+    first_fail = _first(samples, lambda s: not s[1])
+    restored = _first(samples, lambda s: s[1] and first_fail and s[0] > first_fail[0])
+    failback = _first(samples, lambda s: s[0] >= t_undo and s[3] == macs[node])
+    expected, rule = expected_failover(spec, fault)
+    timeline = [(0.0, f"{fault} injected on {node}")]
+    for sample, text in (
+        (first_fail, "first request failed"),
+        (moved, f"VIP answers from {other} (ARP)"),
+        (restored, "first request served again"),
+    ):
+        if sample:
+            timeline.append((ms(sample[0], t_fault), text))
+    timeline.append((ms(t_undo, t_fault), f"{fault} undone"))
+    if failback:
+        timeline.append((ms(failback[0], t_fault), f"VIP back on {node}"))
+    return Report(
+        fault=fault,
+        node=node,
+        vip_before=node,
+        vip_after=other if moved else None,
+        vip_moved_ms=ms(moved and moved[0], t_fault),
+        service_restored_ms=0.0 if not first_fail else ms(restored and restored[0], t_fault),
+        requests_sent=len(samples),
+        requests_failed=sum(1 for s in samples if not s[1]),
+        failback_ms=ms(failback and failback[0], t_undo),
+        probe_interval_ms=INTERVAL * 1000,
+        expected_ms=expected,
+        expected_rule=rule,
+        timeline=sorted(timeline),
+    )
+
+
+def expected_failover(spec, fault: str) -> tuple[float | None, str]:
+    """What the protocol says the VIP move should take, in ms, and the rule used."""
+    p = spec.params
+    if spec.service == "keepalived":
+        if fault == "stop":
+            return None, "a stopping master sends priority 0: the backup takes over at once (~1 advert)"
+        advert, prio = p["advert_int"], p["priorities"]["backup"]
+        return round((3 * advert + (256 - prio) / 256 * advert) * 1000, 1), (
+            f"3 x advert_int + (256 - {prio})/256 x advert_int (VRRP master down interval)"
+        )
+    if fault == "stop":
+        return None, "a stopping heartbeat releases its resources and tells its peer at once"
+    return seconds(p["deadtime"]) * 1000, "deadtime: the peer is declared dead after it"

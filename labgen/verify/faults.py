@@ -1,0 +1,91 @@
+"""Faults injected into a running lab, and how each is undone.
+
+stop and crash act on the service that owns the VIP and go through exec (provider-neutral);
+freeze, link-down and reboot are machine-level and belong to the provider; partition cuts only
+the cluster's own traffic between the nodes (VRRP or heartbeats) so both stay reachable by clients:
+a split brain.
+"""
+
+from __future__ import annotations
+
+from labgen.errors import LabgenError
+from labgen.providers.base import Provider
+
+FAULTS = ("stop", "crash", "freeze", "link-down", "reboot", "partition")
+CLUSTER_TRAFFIC = {
+    "keepalived": ["-p", "vrrp"],
+    "heartbeat": ["-p", "udp", "--dport", "694"],
+}
+
+
+def check_fault(fault: str) -> str:
+    if fault not in FAULTS:
+        raise LabgenError(f"unknown fault {fault!r}; use one of: {', '.join(FAULTS)}")
+    return fault
+
+
+def inject(provider: Provider, node: str, fault: str) -> None:
+    spec = provider.lab.spec
+    if fault == "stop":
+        _run(provider, node, ["systemctl", "stop", spec.daemon])
+    elif fault == "crash":
+        _run(provider, node, ["systemctl", "kill", "--signal=SIGKILL", spec.daemon])
+    elif fault == "freeze":
+        provider.freeze(node, True)
+    elif fault == "link-down":
+        for network in spec.networks:
+            provider.set_link(node, network, False)
+    elif fault == "reboot":
+        provider.reboot(node)
+    elif fault == "partition":
+        for each in spec.nodes:
+            _run(provider, each.name, _partition_rule(provider, "-I"))
+
+
+def undo(provider: Provider, node: str, fault: str) -> None:
+    spec = provider.lab.spec
+    if fault in ("stop", "crash"):
+        _run(provider, node, ["systemctl", "start", spec.daemon])
+    elif fault == "freeze":
+        provider.freeze(node, False)
+    elif fault == "link-down":
+        for network in spec.networks:
+            provider.set_link(node, network, True)
+    elif fault == "partition":
+        for each in spec.nodes:
+            _run(provider, each.name, _partition_rule(provider, "-D"))
+
+
+def heal(provider: Provider) -> None:
+    """Undo whatever fault may be left on any node (after a failed test, or an interrupted run)."""
+    for node in provider.lab.spec.nodes:
+        provider.freeze(node.name, False)
+        for network in provider.lab.spec.networks:
+            provider.set_link(node.name, network, True)
+        while provider.exec(node.name, _partition_rule(provider, "-D")).returncode == 0:
+            pass
+        provider.exec(node.name, ["systemctl", "start", provider.lab.spec.daemon])
+
+
+def _partition_rule(provider: Provider, action: str) -> list[str]:
+    match = CLUSTER_TRAFFIC[provider.lab.spec.service]
+    return [
+        "iptables",
+        action,
+        "INPUT",
+        *match,
+        "-m",
+        "comment",
+        "--comment",
+        "labgen-partition",
+        "-j",
+        "DROP",
+    ]
+
+
+def _run(provider: Provider, node: str, argv: list[str]) -> None:
+    result = provider.exec(node, argv, timeout=60)
+    if result.returncode != 0:
+        raise LabgenError(
+            f"{node}: `{' '.join(argv)}` failed: {result.stderr.strip() or result.stdout.strip()}"
+        )

@@ -1,0 +1,143 @@
+"""pytest fixtures for a blueprint's testinfra suite (loaded by LAB/tests/conftest.py).
+
+The suite runs from the lab directory with plain pytest, or through `labgen verify LAB`.
+Nodes are reached with testinfra over the lab's ssh_config; the client seat runs in its own
+namespace; behaviour tests take `restore`, which puts the lab back the way it was.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import testinfra
+
+from labgen.lab import Lab, LabSpec
+from labgen.labs import provider_for
+from labgen.observe import http_via_vip, public_macs, served_by, vip_holders
+from labgen.providers.base import Provider
+from labgen.verify import faults
+from labgen.verify.poll import wait_for
+
+
+def _lab_dir(start: Path) -> Path:
+    if env := os.environ.get("LABGEN_LAB_DIR"):
+        return Path(env)
+    for folder in (start, *start.parents):
+        if (folder / "lab.json").is_file():
+            return folder
+    raise pytest.UsageError(f"no lab.json above {start}: run the suite from a lab directory")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests taking `node` run once per node of the lab, named after it."""
+    if "node" in metafunc.fixturenames:
+        spec = Lab(_lab_dir(Path(str(metafunc.config.rootpath)))).spec
+        metafunc.parametrize("node", [n.name for n in spec.nodes])
+
+
+@pytest.fixture(scope="session")
+def lab(request: pytest.FixtureRequest) -> Lab:
+    return Lab(_lab_dir(Path(str(request.config.rootpath))))
+
+
+@pytest.fixture
+def host(hosts, node: str):
+    """The testinfra host of the node this test runs for."""
+    return hosts[node]
+
+
+@pytest.fixture(scope="session")
+def spec(lab: Lab) -> LabSpec:
+    return lab.spec
+
+
+@pytest.fixture(scope="session")
+def provider(lab: Lab) -> Provider:
+    return provider_for(lab)
+
+
+@pytest.fixture(scope="session")
+def hosts(lab: Lab) -> dict[str, testinfra.host.Host]:
+    """node name -> testinfra host over ssh, the same way `ssh -F LAB/ssh_config NODE` goes."""
+    return {
+        node.name: testinfra.get_host(f"ssh://{node.name}", ssh_config=str(lab.ssh_config))
+        for node in lab.spec.nodes
+    }
+
+
+@pytest.fixture(scope="session")
+def preferred(spec: LabSpec, hosts):
+    return hosts[spec.preferred.name]
+
+
+@pytest.fixture(scope="session")
+def backup(spec: LabSpec, hosts):
+    return hosts[next(n.name for n in spec.nodes if n.role == "backup")]
+
+
+@pytest.fixture(scope="session")
+def lvs(spec: LabSpec) -> None:
+    """Skip, with the lab's stated reason, where the kernel offers no LVS."""
+    if not spec.features.get("ip_vs", True):
+        reason = next((s.reason for s in spec.skipped), "no ip_vs in this kernel")
+        pytest.skip(f"LVS check skipped: {reason}")
+
+
+class Client:
+    """The client seat (the tutorial's "your local computer") on the public network."""
+
+    def __init__(self, provider: Provider):
+        self.provider = provider
+        self.spec = provider.lab.spec
+
+    def get(self, source: str | None = None) -> str | None:
+        return http_via_vip(self.provider, source)
+
+    def served_by(self, source: str | None = None) -> str | None:
+        return served_by(self.spec, self.get(source))
+
+    def wait_served_by(self, node: str, timeout: float, source: str | None = None) -> None:
+        wait_for(
+            lambda: self.served_by(source),
+            lambda seen: seen == node,
+            expected=f"HTTP through the VIP answered by {node}",
+            timeout=timeout,
+        )
+
+
+@pytest.fixture(scope="session")
+def client(provider: Provider) -> Client:
+    return Client(provider)
+
+
+@pytest.fixture(scope="session")
+def macs(provider: Provider) -> dict[str, str]:
+    return public_macs(provider)
+
+
+def wait_vip_on(provider: Provider, nodes: list[str], timeout: float) -> None:
+    wait_for(
+        lambda: vip_holders(provider),
+        lambda seen: seen == nodes,
+        expected=f"the VIP on {' and '.join(nodes) or 'no node'}",
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def restore(provider: Provider, spec: LabSpec):
+    """Yields the faults module; afterwards heals the lab and waits for the VIP on the preferred node."""
+    yield faults
+    faults.heal(provider)
+    wait_vip_on(provider, [spec.preferred.name], timeout=settle_time(spec))
+
+
+def settle_time(spec: LabSpec) -> float:
+    """How long the cluster may take to settle after a disturbance (heartbeat's initdead, VRRP)."""
+    from labgen.model.blueprint import seconds
+
+    if spec.service == "heartbeat":
+        return 3 * seconds(spec.params["initdead"]) + 30
+    return 10 * spec.params["advert_int"] + 20

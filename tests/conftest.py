@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -23,10 +22,3 @@ def blueprint_copy(tmp_path: Path):
         return target
 
     return copy
-
-
-@pytest.fixture(autouse=True)
-def _labgen_home(tmp_path_factory, monkeypatch):
-    """Unit tests never touch the real LABGEN_HOME (integration tests set their own)."""
-    if "LABGEN_TEST_HOME" not in os.environ:
-        monkeypatch.setenv("LABGEN_HOME", str(tmp_path_factory.mktemp("labgen-home")))

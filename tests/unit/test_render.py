@@ -15,7 +15,9 @@ from tests.conftest import BLUEPRINTS
 
 
 def render(name: str, out, sets=(), **kw):
-    return render_lab(name, out, name=kw.get("lab"), provider="libvirt", sets=list(sets), force=kw.get("force", False))
+    return render_lab(
+        name, out, name=kw.get("lab"), provider="libvirt", sets=list(sets), force=kw.get("force", False)
+    )
 
 
 @pytest.mark.parametrize("blueprint", BLUEPRINTS)
@@ -75,7 +77,9 @@ def test_heartbeat_files(tmp_path):
 
 def test_sub_second_variant_renders_vrrpv3_without_auth(tmp_path):
     sets = ["keepalived.vrrp_version=3", "keepalived.auth_type=none", "keepalived.advert_int=0.1"]
-    conf = (render("keepalived-rr", tmp_path / "lab", sets).path / "files/lb0/etc/keepalived/keepalived.conf").read_text()
+    conf = (
+        render("keepalived-rr", tmp_path / "lab", sets).path / "files/lb0/etc/keepalived/keepalived.conf"
+    ).read_text()
     assert "vrrp_version 3" in conf and "advert_int 0.1" in conf and "auth_type" not in conf
 
 

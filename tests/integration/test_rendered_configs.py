@@ -33,10 +33,11 @@ def run_in_node_root(files: Path, work: Path, command: str) -> subprocess.Comple
     """Run command chrooted in the box root with this node's rendered files on top."""
     for part in ("upper", "work", "merged"):
         (work / part).mkdir(parents=True, exist_ok=True)
+    layers = f"lowerdir={rootfs.root_path()},upperdir={work}/upper,workdir={work}/work"
     script = f"""
         set -e
         ip link add eth1 type veth peer name eth2
-        mount -t overlay overlay -o lowerdir={rootfs.root_path()},upperdir={work}/upper,workdir={work}/work {work}/merged
+        mount -t overlay overlay -o {layers} {work}/merged
         cp -a {files}/. {work}/merged/
         mount -t proc proc {work}/merged/proc
         exec chroot {work}/merged sh -c '{command}'

@@ -17,8 +17,9 @@ def blueprints_dir() -> Path:
     return data_dir() / "blueprints"
 
 
-def vagrantfile_template() -> Path:
-    return data_dir() / "Vagrantfile.j2"
+def blueprint_names() -> list[str]:
+    """The shipped blueprints, found without parsing them (keeps `labgen list` fast)."""
+    return sorted(p.parent.name for p in blueprints_dir().glob("*/blueprint.yaml"))
 
 
 def templates_dir() -> Path:

@@ -13,10 +13,9 @@ def list_blueprints(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """List the blueprints labgen knows."""
-    from labgen.model.load import known_blueprints
-    from labgen.paths import blueprints_dir
+    from labgen.paths import blueprint_names, blueprints_dir
 
-    rows = [(name, _title(blueprints_dir() / name / "blueprint.yaml")) for name in known_blueprints()]
+    rows = [(name, _title(blueprints_dir() / name / "blueprint.yaml")) for name in blueprint_names()]
     if as_json:
         print_json([{"name": name, "title": title} for name, title in rows])
         return

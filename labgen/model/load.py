@@ -26,10 +26,6 @@ class Source:
     file: Path
 
 
-def known_blueprints() -> list[str]:
-    return sorted(p.parent.name for p in paths.blueprints_dir().glob("*/blueprint.yaml"))
-
-
 def find_blueprint(name_or_path: str) -> Source:
     """A name from blueprints/, or a path to a blueprint folder or YAML file (for authors)."""
     candidate = Path(name_or_path)
@@ -38,7 +34,7 @@ def find_blueprint(name_or_path: str) -> Source:
     if not candidate.is_file() and "/" not in name_or_path:
         candidate = paths.blueprints_dir() / name_or_path / "blueprint.yaml"
     if not candidate.is_file():
-        known = ", ".join(known_blueprints())
+        known = ", ".join(paths.blueprint_names())
         raise LabgenError(f"unknown blueprint {name_or_path!r}; known blueprints: {known} (or give a path)")
     return Source(folder=candidate.parent, file=candidate)
 

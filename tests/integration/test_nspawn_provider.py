@@ -48,8 +48,8 @@ auto eth2
 iface eth2 inet static
     address {public}/24
 EOF
-ip addr replace {vlan}/24 dev eth1 && ip link set eth1 up
-ip addr replace {public}/24 dev eth2 && ip link set eth2 up
+ip addr replace {vlan}/24 brd + dev eth1 && ip link set eth1 up
+ip addr replace {public}/24 brd + dev eth2 && ip link set eth2 up
 echo "{page}" > /var/www/html/index.html
 systemctl enable --now nginx
 """

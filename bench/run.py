@@ -51,10 +51,16 @@ def cli_section(repeat: int) -> list[dict]:
     floor = spread([timed(lambda: run([sys.executable, "-c", "pass"])) for _ in range(repeat)])
     out = Path(tempfile.mkdtemp(prefix="labgen-bench-"))
     commands = {
-        "labgen --help": (LABGEN + ["--help"], "< 0.3 s"),
-        "labgen list": (LABGEN + ["list"], "< 0.3 s"),
-        "labgen render keepalived-rr": (LABGEN + ["render", "keepalived-rr", "-o", str(out), "--force"], "< 0.5 s"),
-        "labgen render heartbeat-nginx": (LABGEN + ["render", "heartbeat-nginx", "-o", str(out), "--force"], "< 0.5 s"),
+        "labgen --help": ([*LABGEN, "--help"], "< 0.3 s"),
+        "labgen list": ([*LABGEN, "list"], "< 0.3 s"),
+        "labgen render keepalived-rr": (
+            [*LABGEN, "render", "keepalived-rr", "-o", str(out), "--force"],
+            "< 0.5 s",
+        ),
+        "labgen render heartbeat-nginx": (
+            [*LABGEN, "render", "heartbeat-nginx", "-o", str(out), "--force"],
+            "< 0.5 s",
+        ),
     }
     figures = [{"name": "floor: python -c pass", **floor, "target": "", "how": "bare interpreter start"}]
     for name, (argv, target) in commands.items():
@@ -86,8 +92,12 @@ def markdown(results: dict) -> str:
         "",
     ]
     for section, figures in results["sections"].items():
-        lines += [f"## {section}", "", "| figure | min | median | max | n | vs floor | target | how |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## {section}",
+            "",
+            "| figure | min | median | max | n | vs floor | target | how |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for f in figures:
             ratio = f"{f['ratio_to_floor']:.2f}x" if "ratio_to_floor" in f else ""
             lines.append(
@@ -99,7 +109,9 @@ def markdown(results: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sections", default=",".join(SECTIONS))
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")

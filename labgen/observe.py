@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from labgen.lab import LabSpec
+from labgen.model.blueprint import seconds
 from labgen.providers.base import Provider
+from labgen.verify.poll import wait_for
 
 
 def vip_holders(provider: Provider) -> list[str]:
@@ -49,3 +52,20 @@ def vip_seen_from_client(provider: Provider, macs: dict[str, str]) -> str | None
         if fields[0] == spec.vip:
             return next((n for n, mac in macs.items() if mac == fields[3]), None)
     return None
+
+
+def settle_time(spec: LabSpec) -> float:
+    """How long the cluster may take to settle after a start or a disturbance."""
+    if spec.service == "heartbeat":
+        # a healed partition restarts heartbeat on both nodes: initdead plus its ~11 s start delay
+        return 4 * seconds(spec.params["initdead"]) + 40
+    return 10 * spec.params["advert_int"] + 20
+
+
+def wait_vip_on(provider: Provider, nodes: list[str], timeout: float) -> None:
+    wait_for(
+        lambda: vip_holders(provider),
+        lambda seen: seen == nodes,
+        expected=f"the VIP on {' and '.join(nodes) or 'no node'}",
+        timeout=timeout,
+    )

@@ -18,6 +18,8 @@ def exec_(
     """Run COMMAND on NODE of LAB, e.g. `labgen exec keepalived-rr lb0 -- ip addr`."""
     from labgen.labs import find_lab, provider_for
 
+    if command[:1] == ["--"]:
+        command = command[1:]
     provider = provider_for(find_lab(lab))
     if node == "client":
         result = provider.client_exec(command)

@@ -20,6 +20,7 @@ def up(
     from labgen import paths
     from labgen.labs import provider_for
     from labgen.model.load import load_blueprint
+    from labgen.observe import settle_time, wait_vip_on
     from labgen.progress import Progress
     from labgen.providers import provider_class
     from labgen.render import render_lab
@@ -38,7 +39,10 @@ def up(
     for skip in lab.spec.skipped:
         console.print(f"[yellow]skipped on this host:[/] {skip.what}: {skip.reason}")
     try:
-        provider_for(lab).up(progress)
+        provider = provider_for(lab)
+        provider.up(progress)
+        with progress.step(f"{lab.spec.daemon} elects {lab.spec.preferred.name} to hold the VIP"):
+            wait_vip_on(provider, [lab.spec.preferred.name], timeout=settle_time(lab.spec))
     except BaseException:
         console.print(
             f"[red]up did not finish[/]; logs in {lab.logs_dir}; `labgen down {lab_name}` removes it"

@@ -7,10 +7,10 @@ polls, and leaves healing to the suite's `restore` fixture.
 from __future__ import annotations
 
 from labgen.lab import LabSpec
-from labgen.observe import vip_holders, vip_seen_from_client
+from labgen.observe import settle_time, vip_holders, vip_seen_from_client, wait_vip_on
 from labgen.providers.base import Provider
 from labgen.verify import faults
-from labgen.verify.fixtures import Client, settle_time, wait_vip_on
+from labgen.verify.fixtures import Client
 from labgen.verify.poll import wait_for
 
 

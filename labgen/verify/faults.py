@@ -18,6 +18,16 @@ CLUSTER_TRAFFIC = {
 }
 
 
+# kill -9 the daemon's main process and its children, as a crash would. (Not `systemctl kill`:
+# it needs the unit's cgroup process list, which systemd cannot read inside an nspawn container
+# on a cgroup-v1 host.)
+_CRASH = (
+    "main=$(systemctl show -p MainPID --value {unit}); "
+    '[ "$main" -gt 0 ] || main=$(pidof -s {unit}); '
+    "kill -9 $main $(pgrep -P $main)"
+)
+
+
 def check_fault(fault: str) -> str:
     if fault not in FAULTS:
         raise LabgenError(f"unknown fault {fault!r}; use one of: {', '.join(FAULTS)}")
@@ -29,7 +39,7 @@ def inject(provider: Provider, node: str, fault: str) -> None:
     if fault == "stop":
         _run(provider, node, ["systemctl", "stop", spec.daemon])
     elif fault == "crash":
-        _run(provider, node, ["systemctl", "kill", "--signal=SIGKILL", spec.daemon])
+        _run(provider, node, ["sh", "-c", _CRASH.format(unit=spec.daemon)])
     elif fault == "freeze":
         provider.freeze(node, True)
     elif fault == "link-down":

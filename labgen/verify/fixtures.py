@@ -15,7 +15,7 @@ import testinfra
 
 from labgen.lab import Lab, LabSpec
 from labgen.labs import provider_for
-from labgen.observe import http_via_vip, public_macs, served_by, vip_holders
+from labgen.observe import http_via_vip, public_macs, served_by, settle_time, wait_vip_on
 from labgen.providers.base import Provider
 from labgen.verify import faults
 from labgen.verify.poll import wait_for
@@ -117,27 +117,9 @@ def macs(provider: Provider) -> dict[str, str]:
     return public_macs(provider)
 
 
-def wait_vip_on(provider: Provider, nodes: list[str], timeout: float) -> None:
-    wait_for(
-        lambda: vip_holders(provider),
-        lambda seen: seen == nodes,
-        expected=f"the VIP on {' and '.join(nodes) or 'no node'}",
-        timeout=timeout,
-    )
-
-
 @pytest.fixture
 def restore(provider: Provider, spec: LabSpec):
     """Yields the faults module; afterwards heals the lab and waits for the VIP on the preferred node."""
     yield faults
     faults.heal(provider)
     wait_vip_on(provider, [spec.preferred.name], timeout=settle_time(spec))
-
-
-def settle_time(spec: LabSpec) -> float:
-    """How long the cluster may take to settle after a disturbance (heartbeat's initdead, VRRP)."""
-    from labgen.model.blueprint import seconds
-
-    if spec.service == "heartbeat":
-        return 3 * seconds(spec.params["initdead"]) + 30
-    return 10 * spec.params["advert_int"] + 20

@@ -76,21 +76,33 @@ def lab_json(namespace: str = NAMESPACE) -> dict:
     }
 
 
-def snapshot() -> dict[str, list[str]]:
-    """What a lab could leave behind on the host."""
+def snapshot() -> dict[str, set[str]]:
+    """What a lab could leave behind on the host: host links, namespaces, mounts, nspawns."""
     links = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
     spaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    mounts = Path("/proc/mounts").read_text().splitlines()
-    nspawns = [
-        p for p in os.listdir("/proc")
-        if p.isdigit() and _cmd(p).startswith("systemd-nspawn") and NAMESPACE in _cmd(p)
-    ]
+    nspawns = {
+        _cmd(p) for p in os.listdir("/proc")
+        if p.isdigit() and _cmd(p).startswith("systemd-nspawn")
+    }
     return {
-        "links": sorted(line.split()[0] for line in links.splitlines()),
-        "netns": sorted(line.split()[0] for line in spaces.splitlines()),
-        "mounts": sorted(mounts),
+        "links": {line.split()[0] for line in links.splitlines()},
+        "netns": {line.split()[0] for line in spaces.splitlines()},
+        "mounts": set(Path("/proc/mounts").read_text().splitlines()),
         "processes": nspawns,
     }
+
+
+def leftovers(before: dict[str, set[str]], ours: list[str]) -> dict[str, set[str]]:
+    """What appeared since `before` and is ours (other labs may come and go meanwhile).
+
+    Host links are compared whole: no lab, ours or not, may ever add one."""
+    after = snapshot()
+    found = {"links": after["links"] ^ before["links"]}
+    for kind in ("netns", "mounts", "processes"):
+        found[kind] = {x for x in after[kind] - before[kind] if any(o in x for o in ours)}
+    if not after["processes"]:  # no container left on the host: nspawn's tmpfs must be gone
+        found["mounts"] |= {m for m in after["mounts"] if m.startswith("labgen-nspawn ")}
+    return {kind: items for kind, items in found.items() if items}
 
 
 def _cmd(pid: str) -> str:
@@ -118,7 +130,7 @@ def _labgen_home() -> None:
 
 
 @pytest.fixture(scope="module")
-def before() -> dict[str, list[str]]:
+def before() -> dict[str, set[str]]:
     return snapshot()
 
 
@@ -223,6 +235,7 @@ def test_up_again_is_harmless(provider):
 
 def test_second_lab_same_addresses_and_failed_provisioning(provider, tmp_path):
     """Same addresses side by side; a failing provisioner names its log; down cleans it all."""
+    before_other = snapshot()
     other = make_lab(tmp_path / "other", f"{NAMESPACE}2", page="other lab {node}")
     (other.lab.path / "provision" / "lb1.sh").write_text("echo broken on purpose; exit 3\n")
     try:
@@ -231,11 +244,12 @@ def test_second_lab_same_addresses_and_failed_provisioning(provider, tmp_path):
         assert "broken on purpose" in (other.lab.path / "logs/provision-lb1.log").read_text()
         assert http(other, PUBLIC["lb0"]) == (True, "other lab lb0")
         assert http(provider, PUBLIC["lb0"]) == (True, "hello from lb0")
+        for pid_file in (other.lab.path / "state").glob("*.pid"):
+            pid_file.unlink()  # as after an interrupted up: down must find the nodes by name
     finally:
         other.down()
     assert other.status() == {"lb0": "absent", "lb1": "absent"}
-    left = [n for n in snapshot()["netns"] if n.startswith(f"{NAMESPACE}2")]
-    assert left == [], f"namespaces of the second lab left behind: {left}"
+    assert leftovers(before_other, [f"{NAMESPACE}2", str(other.lab.path)]) == {}
 
 
 def test_down_leaves_nothing_behind(provider, before):
@@ -243,7 +257,7 @@ def test_down_leaves_nothing_behind(provider, before):
     provider.down()
     print(f"down: {time.monotonic() - begun:.1f} s")
     assert provider.status() == {"lb0": "absent", "lb1": "absent"}
-    assert snapshot() == before
+    assert leftovers(before, [NAMESPACE, str(provider.lab.path)]) == {}
     assert not (provider.lab.path / "state").exists()
     provider.down()  # idempotent
 

@@ -1,0 +1,358 @@
+"""The one cached Debian 12 root every lab node starts from.
+
+Both providers use it: nspawn mounts it read-only as the lower layer of one overlay per node, the
+libvirt provider packs it into a vagrant box. So it carries what a VM needs (kernel, sshd, the
+vagrant user and key, eth0 on DHCP) as well as every service package the blueprints use, with the
+lab services DISABLED: each lab's provisioner enables what its blueprint needs.
+
+It is built once, offline from the Debian registry this host already uses, into a temporary
+directory that is renamed into place only when complete; a stamp holding the recipe hash says
+whether the root matches this code's recipe (a changed recipe means a rebuild).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from labgen import paths
+from labgen.errors import LabgenError
+from labgen.progress import Progress
+
+DEFAULT = "debian-12"
+SUITE = "bookworm"
+
+# Everything that shapes the root; its hash is the stamp. Bump "revision" when build() changes.
+RECIPE: dict = {
+    "revision": 1,
+    "suite": SUITE,
+    "variant": "minbase",
+    # debootstrap --include: small on purpose (heartbeat here breaks the resolver, see platform.md)
+    "base": [
+        "systemd", "systemd-sysv", "dbus", "linux-image-amd64", "openssh-server", "sudo",
+        "ifupdown", "isc-dhcp-client", "iproute2", "iputils-ping", "python3", "curl",
+        "ca-certificates", "procps", "initramfs-tools",
+    ],
+    # apt-get install inside the chroot afterwards
+    "services": [
+        "keepalived", "ipvsadm", "apache2", "nginx", "heartbeat", "net-tools", "iptables",
+    ],
+    # installed, then disabled: the provisioner of each lab enables what it uses
+    "disabled": ["apache2", "nginx", "keepalived", "heartbeat"],
+    # never wanted: interactive first-boot prompts would hang a headless node
+    "masked": ["systemd-firstboot.service"],
+    "initramfs_modules": ["virtio_pci", "virtio_blk", "virtio_net", "virtio_console", "ext4"],
+}
+
+# The well-known vagrant insecure public key, used only when no vagrant installation ships it.
+_VAGRANT_PUB = (
+    "ssh-rsa "
+    "AAAAB3NzaC1yc2EAAAABIwAAAQEA6NF8iallvQVp22WDkTkyrtvp9eWW6A8YVr+kz4TjGYe7gHzIw+niNltGEFHz"
+    "D8+v1I2YJ6oXevct1YeS0o9HZyN1Q9qgCgzUFtdOKLv6IedplqoPkcmF0aYet2PkEDo3MlTBckFXPITAMzF8dJSI"
+    "Fo9D8HfdOV0IAdx4O7PtixWKn5y2hMNG0zQPyUecp4pzC6kivAIhyfHilFR61RGL+GPXQ2MWZWFYbAGjyiYJnAmC"
+    "P3NOTd0jMZEnDkbUvxhMmBYSdETk1rRgm+R4LOzFUGaHqHDLKLX+FIPKcF96hrucXzcWyLbIbEgE98OHlnVYCzRd"
+    "K8jlqm8tehUc9c9WhQ=="
+    " vagrant insecure public key"
+)
+_VAGRANT_KEY_GLOBS = (
+    "/usr/share/vagrant/keys/vagrant.pub",
+    "/usr/share/rubygems-integration/all/gems/vagrant-*/keys/vagrant.pub",
+    "/opt/vagrant/embedded/gems/gems/vagrant-*/keys/vagrant.pub",
+    "/opt/vagrant/embedded/gems/*/gems/vagrant-*/keys/vagrant.pub",
+)
+
+_SSH_DROPIN = """\
+# labgen: no host keys ship in the image; every node generates its own at first start.
+[Service]
+ExecStartPre=
+ExecStartPre=/usr/bin/ssh-keygen -A
+ExecStartPre=/usr/sbin/sshd -t
+"""
+
+_INTERFACES = """\
+# labgen: eth0 is the management NIC (DHCP under vagrant-libvirt; nspawn sets it statically).
+source /etc/network/interfaces.d/*
+
+auto lo
+iface lo inet loopback
+
+allow-hotplug eth0
+iface eth0 inet dhcp
+"""
+
+
+def recipe_hash() -> str:
+    """sha256 of the recipe: a root built from another recipe is stale."""
+    return hashlib.sha256(json.dumps(RECIPE, sort_keys=True).encode()).hexdigest()
+
+
+def box_dir(name: str = DEFAULT) -> Path:
+    return paths.boxes_dir() / name
+
+
+def root_path(name: str = DEFAULT) -> Path:
+    return box_dir(name) / "root"
+
+
+def stamp_path(name: str = DEFAULT) -> Path:
+    return box_dir(name) / "root.recipe"
+
+
+def log_path(name: str = DEFAULT) -> Path:
+    return box_dir(name) / "build.log"
+
+
+def is_current(name: str = DEFAULT) -> bool:
+    """True when the root exists and was built (completely) from this recipe."""
+    stamp = stamp_path(name)
+    return (
+        root_path(name).is_dir()
+        and stamp.is_file()
+        and stamp.read_text().strip() == recipe_hash()
+    )
+
+
+def build(name: str = DEFAULT, progress: Progress | None = None, force: bool = False) -> Path:
+    """Build the root unless it is current; returns its path. Full output goes to build.log."""
+    progress = progress or Progress(quiet=True)
+    root = root_path(name)
+    if is_current(name) and not force:
+        progress.note(f"{root} is current (recipe {recipe_hash()[:12]})")
+        return root
+    if os.geteuid() != 0:
+        raise LabgenError("building the container root needs root: run it again with sudo")
+    if shutil.which("debootstrap") is None:
+        raise LabgenError("debootstrap is missing: apt-get install debootstrap")
+    _refuse_if_in_use(root)
+    box_dir(name).mkdir(parents=True, exist_ok=True)
+    with _build_lock(name):
+        if is_current(name) and not force:  # another labgen built it while we waited
+            return root
+        return _build_locked(name, progress)
+
+
+def _build_locked(name: str, progress: Progress) -> Path:
+    root = root_path(name)
+    _remove_stale_builds(name)
+    tmp = box_dir(name) / f"root.building-{os.getpid()}"
+    log = log_path(name)
+    log.write_text(f"labgen root build {name} recipe {recipe_hash()} at {time.ctime()}\n")
+    begun = time.monotonic()
+    try:
+        _build_into(tmp, log, progress)
+        with progress.step("putting the new root in place"):
+            _swap_in(tmp, root)
+            stamp_path(name).write_text(recipe_hash() + "\n")
+    except BaseException:
+        _remove_tree(tmp)
+        raise
+    progress.note(f"root built in {time.monotonic() - begun:.0f} s: {root} (log: {log})")
+    return root
+
+
+@contextlib.contextmanager
+def _build_lock(name: str) -> Iterator[None]:
+    """One build at a time per root (the CLI and the vagrant box builder may both ask)."""
+    with (box_dir(name) / "build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _build_into(tmp: Path, log: Path, progress: Progress) -> None:
+    mirror = host_mirror()
+    with progress.step(f"debootstrap {SUITE} (minbase) from {mirror}"):
+        include = ",".join(RECIPE["base"])
+        _run(["debootstrap", f"--variant={RECIPE['variant']}", f"--include={include}",
+              SUITE, str(tmp), mirror], log, "debootstrap")
+    with _chroot_mounts(tmp):
+        _write(tmp / "usr/sbin/policy-rc.d", "#!/bin/sh\nexit 101\n", 0o755)
+        _write(tmp / "etc/apt/sources.list", _sources(mirror))
+        with progress.step("installing the service packages"):
+            _chroot(tmp, ["apt-get", "update"], log)
+            _chroot(tmp, ["apt-get", "install", "-y", "--no-install-recommends",
+                          *RECIPE["services"]], log)
+        with progress.step("configuring users, sshd, network, services"):
+            _configure(tmp, log)
+        with progress.step("shrinking the initramfs (virtio + ext4 only)"):
+            _configure_initramfs(tmp, log)
+        _chroot(tmp, ["apt-get", "clean"], log)
+        (tmp / "usr/sbin/policy-rc.d").unlink()
+
+
+def _configure(tmp: Path, log: Path) -> None:
+    """Everything after the packages: identity-free, vagrant-ready, lab services off."""
+    _chroot(tmp, ["useradd", "-m", "-s", "/bin/bash", "vagrant"], log)
+    _write(tmp / "etc/sudoers.d/vagrant", "vagrant ALL=(ALL) NOPASSWD: ALL\n", 0o440)
+    ssh_dir = tmp / "home/vagrant/.ssh"
+    _write(ssh_dir / "authorized_keys", vagrant_public_key() + "\n", 0o600)
+    ssh_dir.chmod(0o700)
+    _chroot(tmp, ["chown", "-R", "vagrant:vagrant", "/home/vagrant/.ssh"], log)
+    _write(tmp / "etc/network/interfaces", _INTERFACES)
+    _write(tmp / "etc/hostname", "debian\n")
+    _write(tmp / "etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\tdebian\n"
+           "::1\tlocalhost ip6-localhost ip6-loopback\n")
+    _write(tmp / "etc/systemd/system/ssh.service.d/labgen-hostkeys.conf", _SSH_DROPIN)
+    for key in (tmp / "etc/ssh").glob("ssh_host_*"):
+        key.unlink()
+    _write(tmp / "etc/machine-id", "")
+    with contextlib.suppress(FileNotFoundError):
+        (tmp / "var/lib/dbus/machine-id").unlink()
+    _chroot(tmp, ["systemctl", "disable", *RECIPE["disabled"]], log)
+    _chroot(tmp, ["systemctl", "mask", *RECIPE["masked"]], log)
+    _chroot(tmp, ["systemctl", "enable", "ssh"], log)
+
+
+def _configure_initramfs(tmp: Path, log: Path) -> None:
+    """MODULES=list with virtio/ext4 only: a 6 MB initrd boots much faster under TCG."""
+    _write(tmp / "etc/initramfs-tools/conf.d/labgen", "MODULES=list\n")
+    _write(tmp / "etc/initramfs-tools/modules", "\n".join(RECIPE["initramfs_modules"]) + "\n")
+    _chroot(tmp, ["update-initramfs", "-u", "-k", "all"], log)
+
+
+def host_mirror() -> str:
+    """The Debian mirror this host's apt uses for bookworm (deb822 or one-line sources)."""
+    found = _mirrors_in(Path("/etc/apt/sources.list.d"), Path("/etc/apt/sources.list"))
+    if not found:
+        raise LabgenError(
+            f"no {SUITE} mirror in /etc/apt/sources.list(.d): add one (e.g. deb.debian.org/debian)"
+        )
+    return found[0]
+
+
+def _mirrors_in(folder: Path, listfile: Path) -> list[str]:
+    files = [listfile] if listfile.is_file() else []
+    if folder.is_dir():
+        files += sorted(p for p in folder.iterdir() if p.suffix in (".list", ".sources"))
+    found: list[str] = []
+    for file in files:
+        text = file.read_text(errors="replace")
+        if file.suffix == ".sources":
+            found += _deb822_mirrors(text)
+        else:
+            for m in re.finditer(rf"^\s*deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+{SUITE}\s", text, re.M):
+                found.append(m.group(1))
+    return [m for m in found if "security" not in m]
+
+
+def _deb822_mirrors(text: str) -> list[str]:
+    found = []
+    for stanza in re.split(r"\n\s*\n", text):
+        fields = dict(
+            (k.strip().lower(), v.strip())
+            for k, _, v in (line.partition(":") for line in stanza.splitlines())
+            if not k.lstrip().startswith("#") and v
+        )
+        if "deb" in fields.get("types", "").split() and SUITE in fields.get("suites", "").split():
+            found += fields.get("uris", "").split()
+    return found
+
+
+def vagrant_public_key() -> str:
+    """The insecure key vagrant logs in with first: from the vagrant install, else built in."""
+    for pattern in _VAGRANT_KEY_GLOBS:
+        for path in sorted(Path("/").glob(pattern.lstrip("/"))):
+            return path.read_text().strip()
+    return _VAGRANT_PUB
+
+
+def _sources(mirror: str) -> str:
+    return (
+        f"deb {mirror} {SUITE} main\n"
+        f"deb {mirror} {SUITE}-updates main\n"
+        f"deb http://deb.debian.org/debian-security {SUITE}-security main\n"
+    )
+
+
+def _run(argv: list[str], log: Path, what: str) -> None:
+    with log.open("a") as out:
+        out.write(f"\n$ {' '.join(argv)}\n")
+        out.flush()
+        done = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, check=False,
+                              stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        raise LabgenError(f"{what} failed (exit {done.returncode}); see the full log: {log}")
+
+
+def _chroot(root: Path, argv: list[str], log: Path) -> None:
+    env = "DEBIAN_FRONTEND=noninteractive"
+    _run(["chroot", str(root), "env", env, "LC_ALL=C", *argv], log, " ".join(argv[:2]))
+
+
+@contextlib.contextmanager
+def _chroot_mounts(root: Path) -> Iterator[None]:
+    """/proc, /sys and /dev/pts for maintainer scripts; always unmounted again."""
+    mounts = [("proc", "proc", root / "proc"), ("sysfs", "sysfs", root / "sys"),
+              ("devpts", "devpts", root / "dev/pts")]
+    done: list[Path] = []
+    try:
+        for fstype, source, target in mounts:
+            target.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["mount", "-t", fstype, source, str(target)], check=True)
+            done.append(target)
+        yield
+    finally:
+        for target in reversed(done):
+            subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write a file in the root; removes a symlink first (absolute links point into the host)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_symlink():
+        path.unlink()
+    path.write_text(text)
+    path.chmod(mode)
+
+
+def _swap_in(tmp: Path, root: Path) -> None:
+    """Rename the finished root into place; the old one (if any) is removed afterwards."""
+    stamp_path(root.parent.name).unlink(missing_ok=True)
+    old = root.with_name(f"root.old-{os.getpid()}")
+    if root.exists():
+        root.rename(old)
+    tmp.rename(root)
+    _remove_tree(old)
+
+
+def _remove_stale_builds(name: str) -> None:
+    """Leftovers of interrupted builds (their pid is gone) are removed, never reused."""
+    for stale in box_dir(name).glob("root.*-*"):
+        pid = stale.name.rsplit("-", 1)[-1]
+        if not (pid.isdigit() and Path(f"/proc/{pid}").exists()):
+            _remove_tree(stale)
+
+
+def _remove_tree(path: Path) -> None:
+    """rm -rf that first unmounts anything below path and never crosses into another fs."""
+    if not path.exists():
+        return
+    prefix = str(path.resolve()) + "/"
+    for target in reversed(_mount_points()):
+        if target.startswith(prefix):
+            subprocess.run(["umount", "-l", target], check=False)
+    subprocess.run(["rm", "-rf", "--one-file-system", str(path)], check=False)
+
+
+def _mount_points() -> list[str]:
+    with open("/proc/self/mounts") as mounts:
+        return [line.split()[1].replace("\\040", " ") for line in mounts]
+
+
+def _refuse_if_in_use(root: Path) -> None:
+    """Rebuilding under running overlays would change their lower layer: refuse instead."""
+    with open("/proc/self/mounts") as mounts:
+        users = [line.split()[1] for line in mounts if f"lowerdir={root}" in line]
+    if users:
+        raise LabgenError(
+            f"the root {root} is in use by {len(users)} running node(s); "
+            "run `labgen down` on those labs first"
+        )

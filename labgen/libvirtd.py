@@ -1,0 +1,389 @@
+"""A private libvirtd (+ virtlogd) per lab, living inside the lab's network namespace.
+
+Why private: the lab's bridges exist only in the lab's network namespace, and libvirt attaches a
+VM's NIC to a bridge in the namespace *libvirtd* runs in. A host-wide libvirtd would also put its
+management network (and its `default` network) in the host namespace, which the network rule
+forbids. So every lab gets its own daemon, started with `ip netns exec NS`.
+
+Why a private mount namespace, and why its directories live under paths.home(), not LAB/state:
+two labs' daemons must not share /etc/libvirt (domain and network definitions), /run/libvirt
+(sockets, pid files) or /var/lib/libvirt (qemu runtime dirs, dnsmasq leases). `ip netns exec`
+already gives the daemon a mount namespace of its own (a slave of the host's, with a fresh /sys);
+inside it we bind-mount per-lab directories over those paths, so the daemon runs with its stock
+paths and nothing is mounted in the host namespace: the mounts vanish with the last process of
+the namespace. The per-lab directories are under paths.home()/libvirt/NAMESPACE because qemu runs
+as libvirt-qemu and must traverse them (a lab rendered under /root would not be readable), and
+because a unix socket path must stay under 108 bytes. Clients (vagrant, virsh) reach the daemon
+through that socket on the host file system, so they need the network namespace only (to ssh to
+the guests), never the mount namespace.
+
+The storage pool `default` is per lab too; the box image is hard-linked into it under the name
+vagrant-libvirt looks for, so no lab uploads the box (and `down` deletes the pool wholesale).
+
+TCG memory: QEMU 7.2 keeps a 1 GiB translation cache per VM. libvirt 9.0 can cap it
+(<features><tcg><tb-cache>) but vagrant-libvirt cannot express that element, so the Vagrantfile
+points `libvirt.emulator_path` at a tiny wrapper (tcg_emulator()) that turns libvirt's
+`-accel tcg` into `-accel tcg,tb-size=128`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from labgen import paths
+from labgen.errors import LabgenError
+
+QEMU = "/usr/bin/qemu-system-x86_64"
+TB_CACHE_MIB = 128
+
+_LIBVIRTD_CONF = """\
+# labgen: private libvirtd for one lab (see labgen/libvirtd.py)
+unix_sock_group = "root"
+unix_sock_ro_perms = "0770"
+unix_sock_rw_perms = "0770"
+auth_unix_ro = "none"
+auth_unix_rw = "none"
+log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
+"""
+
+_QEMU_CONF = """\
+# labgen: private libvirtd for one lab (see labgen/libvirtd.py)
+# The box's backing image is hard-linked into every lab's pool: never record or restore owners
+# through xattrs on it, two daemons would fight over the record.
+remember_owner = 0
+stdio_handler = "logd"
+"""
+
+# The mounts run inside the mount namespace `ip netns exec` creates; $1.. are filled by start().
+_START_SCRIPT = """\
+set -e
+mount --make-rslave /
+mount --bind "$ROOT/etc" /etc/libvirt
+mount --bind "$ROOT/run" /run/libvirt
+mount --bind "$ROOT/lib" /var/lib/libvirt
+mount --bind "$CACHE" /var/cache/libvirt
+mount --bind "$LOGS" /var/log/libvirt
+ip link set lo up
+virtlogd -d -p "$ROOT/virtlogd.pid"
+libvirtd -d -p "$ROOT/libvirtd.pid"
+"""
+
+
+@dataclass(frozen=True)
+class Daemon:
+    """The private libvirtd of one lab, addressed by the lab's network namespace."""
+
+    namespace: str
+
+    @property
+    def root(self) -> Path:
+        return paths.home() / "libvirt" / self.namespace
+
+    @property
+    def socket(self) -> Path:
+        return self.root / "run" / "libvirt-sock"
+
+    @property
+    def uri(self) -> str:
+        return f"qemu:///system?socket={self.socket}"
+
+    @property
+    def pool(self) -> Path:
+        return self.root / "images"
+
+    def pids(self) -> dict[str, int]:
+        """The daemons' pids from their pid files, only those still alive."""
+        found = {}
+        for name in ("libvirtd", "virtlogd"):
+            pid = _read_pid(self.root / f"{name}.pid")
+            if pid and _alive(pid):
+                found[name] = pid
+        return found
+
+    def running(self) -> bool:
+        return "libvirtd" in self.pids() and self.socket.exists()
+
+
+def daemon(namespace: str) -> Daemon:
+    return Daemon(namespace)
+
+
+def netns_argv(namespace: str, argv: list[str]) -> list[str]:
+    """argv run inside the lab's network namespace (vagrant, virsh, ssh, socat)."""
+    return ["ip", "netns", "exec", namespace, *argv]
+
+
+def run(
+    namespace: str,
+    argv: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float | None = None,
+    check: bool = False,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run argv in the lab's network namespace, capturing text output."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        netns_argv(namespace, argv),
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=check,
+        input=input,
+    )
+
+
+def virsh(namespace: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """virsh against the lab's private daemon (the socket is on the host file system)."""
+    argv = ["virsh", "-q", "-c", Daemon(namespace).uri, *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def start(namespace: str, log_dir: Path, timeout: float = 30) -> Daemon:
+    """Start the lab's libvirtd + virtlogd in its namespace; no-op when already running.
+
+    The lab namespace must exist (netns.create_lab_network). Returns once the daemon answers
+    and the storage pool `default` is active.
+    """
+    d = Daemon(namespace)
+    if not d.running():
+        _stop_pids(d)  # a half-dead pair from an interrupted run
+        _prepare_dirs(d, log_dir)
+        _launch(d, log_dir)
+        _wait(lambda: virsh(namespace, "version").returncode == 0, timeout, "libvirtd to answer")
+    _ensure_pool(d)
+    return d
+
+
+def stop(namespace: str, timeout: float = 20) -> None:
+    """Stop the lab's daemons and every qemu/dnsmasq they left, by pid; remove their dirs.
+
+    Idempotent. Call after the domains are destroyed; a qemu still running is killed.
+    """
+    d = Daemon(namespace)
+    children = _child_pids(d)
+    _stop_pids(d, timeout)
+    for pid in children:
+        _kill(pid, timeout)
+    if d.root.exists():
+        shutil.rmtree(d.root)
+
+
+def _prepare_dirs(d: Daemon, log_dir: Path) -> None:
+    for sub in ("etc", "run", "lib", "images"):
+        (d.root / sub).mkdir(parents=True, exist_ok=True)
+    d.root.chmod(0o755)
+    (d.root / "lib").chmod(0o755)
+    (d.root / "etc" / "qemu" / "networks" / "autostart").mkdir(parents=True, exist_ok=True)
+    (d.root / "etc" / "libvirtd.conf").write_text(_LIBVIRTD_CONF)
+    (d.root / "etc" / "qemu.conf").write_text(_QEMU_CONF)
+    for name in ("virtlogd.conf", "libvirt.conf"):
+        src = Path("/etc/libvirt") / name
+        if src.exists() and not (d.root / "etc" / name).exists():
+            shutil.copy(src, d.root / "etc" / name)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    _cache_dir().mkdir(parents=True, exist_ok=True)
+    for target in ("/run/libvirt", "/var/lib/libvirt", "/var/cache/libvirt", "/var/log/libvirt"):
+        Path(target).mkdir(parents=True, exist_ok=True)  # mount points (libvirt's own dirs)
+
+
+def _cache_dir() -> Path:
+    """/var/cache/libvirt, shared by every lab's daemon: its qemu capability probes (~5 s per
+    emulator binary) are then done once per host, not once per lab. libvirt replaces those
+    files atomically, so daemons sharing them cannot read a torn one."""
+    return paths.home() / "libvirt-cache"
+
+
+def _launch(d: Daemon, log_dir: Path) -> None:
+    env = {**os.environ, "ROOT": str(d.root), "LOGS": str(log_dir), "CACHE": str(_cache_dir())}
+    done = subprocess.run(
+        netns_argv(d.namespace, ["sh", "-c", _START_SCRIPT]),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise LabgenError(
+            f"could not start the private libvirtd of namespace {d.namespace}: "
+            f"{done.stderr.strip() or done.stdout.strip()} (see {log_dir}/libvirtd.log)"
+        )
+
+
+def _ensure_pool(d: Daemon) -> None:
+    """The `default` dir pool vagrant-libvirt expects, defined in this lab's daemon only."""
+    if virsh(d.namespace, "pool-info", "default").returncode != 0:
+        _virsh_ok(d, "pool-define-as", "default", "dir", "--target", str(d.pool))
+    info = virsh(d.namespace, "pool-info", "default").stdout
+    if "running" not in info:
+        _virsh_ok(d, "pool-start", "default")
+
+
+def _virsh_ok(d: Daemon, *args: str) -> str:
+    done = virsh(d.namespace, *args)
+    if done.returncode != 0:
+        raise LabgenError(f"virsh {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def _child_pids(d: Daemon) -> list[int]:
+    """qemu and dnsmasq pids recorded by this daemon (run/qemu/*.pid, run/network/*.pid)."""
+    found = []
+    for pidfile in [*d.root.glob("run/qemu/*.pid"), *d.root.glob("run/network/*.pid")]:
+        pid = _read_pid(pidfile)
+        if pidfile.name != "driver.pid" and pid and _alive(pid):  # driver.pid is libvirtd's
+            found.append(pid)
+    return found
+
+
+def _stop_pids(d: Daemon, timeout: float = 20) -> None:
+    for name in ("libvirtd", "virtlogd"):  # libvirtd first: it talks to virtlogd
+        pid = _read_pid(d.root / f"{name}.pid")
+        if pid and _alive(pid) and _is_command(pid, name):
+            _kill(pid, timeout)
+
+
+def _kill(pid: int, timeout: float) -> None:
+    """SIGTERM, then SIGKILL after `timeout`; returns once the pid is gone."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+        _wait(lambda: not _alive(pid), 5, f"pid {pid} to exit after SIGKILL")
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    """True for a live process (a zombie counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _is_command(pid: int, name: str) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == name
+    except FileNotFoundError:
+        return False
+
+
+def _wait(ready: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise LabgenError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.2)
+
+
+# --- TCG translation-cache cap -----------------------------------------------------------------
+
+
+def tcg_emulator_path() -> Path:
+    """Where the wrapper lives (render needs only the path; up writes it)."""
+    return paths.home() / "bin" / f"qemu-system-x86_64-tb{TB_CACHE_MIB}"
+
+
+def tcg_emulator() -> Path:
+    """The qemu wrapper that caps the TCG translation cache; (re)written when missing."""
+    wrapper = tcg_emulator_path()
+    if not wrapper.exists():
+        wrapper.parent.mkdir(parents=True, exist_ok=True)
+        wrapper.write_text(_WRAPPER.format(qemu=QEMU, mib=TB_CACHE_MIB))
+        wrapper.chmod(0o755)
+        paths.home().chmod(0o755)
+    return wrapper
+
+
+_WRAPPER = """\
+#!/bin/sh
+# labgen: QEMU 7.2 under TCG keeps a 1 GiB translation cache per VM (1.5 GB RSS).
+# libvirt runs "{qemu} ... -accel tcg ..."; pass "-accel tcg,tb-size={mib}" instead
+# (~440 MB RSS, no slower). Every other argument is passed unchanged.
+prev=
+for arg in "$@"; do
+  shift
+  if [ "$prev" = "-accel" ] && [ "$arg" = "tcg" ]; then
+    set -- "$@" "tcg,tb-size={mib}"
+  else
+    set -- "$@" "$arg"
+  fi
+  prev=$arg
+done
+exec {qemu} "$@"
+"""
+
+
+# --- KVM probe ---------------------------------------------------------------------------------
+
+
+def kvm_cache() -> Path:
+    return paths.home() / "probe" / "kvm.json"
+
+
+def cached_kvm() -> bool | None:
+    """The last probe's answer for this kernel and qemu, or None (never probes: render uses it)."""
+    try:
+        data = json.loads(kvm_cache().read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return data["kvm"] if data.get("key") == _probe_key() else None
+
+
+def kvm_works() -> bool:
+    """Whether qemu can really run a KVM vcpu here, found by trying; cached under paths.home().
+
+    /dev/kvm existing proves nothing: on this machine kind it exists but vcpu setup aborts with
+    `failed to set MSR 0x10a`. The probe starts a paused machine and quits (0.1 s).
+    """
+    if (known := cached_kvm()) is not None:
+        return known
+    ok = _try_kvm()
+    kvm_cache().parent.mkdir(parents=True, exist_ok=True)
+    kvm_cache().write_text(json.dumps({"kvm": ok, "key": _probe_key()}))
+    return ok
+
+
+def _try_kvm() -> bool:
+    if not os.path.exists("/dev/kvm") or not os.path.exists(QEMU):
+        return False
+    argv = [QEMU, "-accel", "kvm", "-machine", "pc", "-cpu", "host", "-m", "32"]
+    argv += ["-nodefaults", "-display", "none", "-S", "-qmp", "stdio"]
+    qmp = '{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n'
+    try:
+        done = subprocess.run(argv, input=qmp, capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return False
+    return done.returncode == 0 and "error" not in done.stderr.lower()
+
+
+def _probe_key() -> str:
+    """Kernel release + qemu binary mtime: the probe is redone when either changes."""
+    try:
+        qemu_mtime = int(os.stat(QEMU).st_mtime)
+    except FileNotFoundError:
+        qemu_mtime = 0
+    return f"{os.uname().release}:{qemu_mtime}"

@@ -1,0 +1,390 @@
+"""The libvirt provider: real VMs through `vagrant up --provider libvirt` on the lab's Vagrantfile.
+
+Each lab gets its network namespace (netns.create_lab_network, without br-mgmt: vagrant-libvirt
+brings its own isolated management network) and a private libvirtd inside it (labgen/libvirtd.py).
+vagrant runs inside that namespace too, because it ssh-es to the guests' management addresses.
+Everything after `up` avoids vagrant (a Ruby start costs 1.5-3 s per call): status, freeze, link
+and reset go to virsh on the private socket, exec goes through plain ssh with the lab's ssh_config
+(as root, like every provider; ControlMaster under LAB/state/ControlPersist, ProxyCommand into the
+namespace), usable from the host namespace by `ssh -F LAB/ssh_config NODE` and by testinfra.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import ClassVar, TextIO
+
+import vagrant
+
+from labgen import libvirtd, netns
+from labgen.boxes import rootfs, vagrant_box
+from labgen.errors import LabgenError
+from labgen.lab import LabSpec
+from labgen.progress import Progress
+from labgen.providers.base import Provider
+
+MEMORY_MIB = 640
+CPUS = 1
+MGMT_NETWORK_ADDRESS = "192.168.121.0/24"  # private to each lab's daemon and namespace
+_STATES = {"running": "running", "paused": "frozen", "shut off": "stopped", "crashed": "stopped"}
+
+
+def render_context(spec: LabSpec) -> dict:
+    """The `libvirt` variable of Vagrantfile.j2. Cheap: reads the cached KVM probe, never probes."""
+    kvm = libvirtd.cached_kvm() is True
+    return {
+        "driver": "kvm" if kvm else "qemu",
+        "cpu_mode": "host-passthrough" if kvm else "custom",
+        "cpu_model": "" if kvm else "qemu64",
+        "emulator": "" if kvm else str(libvirtd.tcg_emulator_path()),
+        "tb_cache_mib": libvirtd.TB_CACHE_MIB,
+        "memory": MEMORY_MIB,
+        "cpus": CPUS,
+        "uri": libvirtd.Daemon(spec.namespace).uri,
+        "management_network_name": f"labgen-{spec.name}-mgmt",
+        "management_network_address": MGMT_NETWORK_ADDRESS,
+        "default_prefix": f"{spec.name}-",
+        "box": vagrant_box.box_name(),
+        "boxes": {node.name: vagrant_box_for(node.box) for node in spec.nodes},
+    }
+
+
+def vagrant_box_for(box: str) -> str:
+    """A labgen-built box ("debian-12") by its vagrant name; a public box name ("x/y") as is."""
+    return box if "/" in box else vagrant_box.box_name(box)
+
+
+def domain_name(spec: LabSpec, node: str) -> str:
+    """The libvirt domain vagrant-libvirt creates for node (its build_domain_name rule)."""
+    return re.sub(r"[^-a-z0-9_.]", "", f"{spec.name}-{node}", flags=re.IGNORECASE)
+
+
+class _NetnsVagrant(vagrant.Vagrant):
+    """python-vagrant, with every vagrant command run inside the lab's network namespace."""
+
+    def __init__(self, namespace: str, **kwargs):
+        super().__init__(**kwargs)
+        self.namespace = namespace
+
+    def _make_vagrant_command(self, args):
+        return libvirtd.netns_argv(self.namespace, super()._make_vagrant_command(args))
+
+
+class LibvirtProvider(Provider):
+    name: ClassVar[str] = "libvirt"
+
+    # --- host ---------------------------------------------------------------------------------
+
+    @classmethod
+    def features(cls) -> dict[str, bool]:
+        """The guest kernel (Debian's) has ip_vs, whatever the host kernel lacks."""
+        return {"ip_vs": True}
+
+    @classmethod
+    def missing(cls) -> list[tuple[str, str]]:
+        found = []
+        for tool, piece, package in _TOOLS:
+            if shutil.which(tool) is None and not Path(tool).exists():
+                found.append((piece, f"apt-get install {package}"))
+        if not _plugin_installed():
+            found.append(("the vagrant-libvirt plugin", "apt-get install vagrant-libvirt"))
+        if not vagrant_box.is_current():
+            found.append((f"the box {vagrant_box.box_name()}", "labgen box build --for libvirt"))
+        return found
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def up(self, progress: Progress) -> None:
+        spec = self.lab.spec
+        with progress.step("KVM or TCG (tried once, then cached)"):
+            kvm = libvirtd.kvm_works()
+        tcg = 'libvirt.driver = "qemu"' in self._vagrantfile()
+        progress.note("KVM works here" if kvm else "KVM does not work here: TCG, ~90 s for two VMs")
+        if kvm and tcg:
+            progress.note("this Vagrantfile was rendered for TCG before the probe: it runs as TCG")
+        vagrant_box.build(rootfs.DEFAULT, progress)
+        with progress.step(f"lab network: namespace {spec.namespace} and its bridges"):
+            netns.create_lab_network(spec, mgmt=False)
+        with progress.step("private libvirtd inside the lab namespace"):
+            libvirtd.start(spec.namespace, self.lab.logs_dir / "libvirt")
+            if tcg:
+                libvirtd.tcg_emulator()
+        with progress.step("box image into the lab's storage pool (hard link)"):
+            self._link_boxes()
+        self._vagrant_up(progress)
+        with progress.step("ssh config for ssh -F and testinfra"):
+            self._write_ssh_config()
+        progress.note(f"ssh -F {self.lab.ssh_config} {spec.preferred.name}")
+
+    def down(self) -> None:
+        """Domains (vagrant destroy -f; virsh as fallback), daemons, namespace; idempotent."""
+        spec = self.lab.spec
+        daemon = libvirtd.Daemon(spec.namespace)
+        self._close_masters()
+        if daemon.running():
+            if (self.lab.path / ".vagrant").is_dir():
+                self._vagrant_destroy()
+            for node in spec.nodes:  # whatever vagrant did not know about (interrupted up)
+                libvirtd.virsh(spec.namespace, "destroy", domain_name(spec, node.name))
+        libvirtd.stop(spec.namespace)
+        netns.delete_lab_network(spec)
+        self.lab.ssh_config.unlink(missing_ok=True)
+        shutil.rmtree(self.lab.path / ".vagrant", ignore_errors=True)
+
+    # --- state and faults ---------------------------------------------------------------------
+
+    def status(self) -> dict[str, str]:
+        spec = self.lab.spec
+        if not libvirtd.Daemon(spec.namespace).running():
+            return {node.name: "absent" for node in spec.nodes}
+        return {node.name: self._domstate(node.name) for node in spec.nodes}
+
+    def exec(
+        self, node: str, argv: list[str], *, timeout: float | None = None, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """ssh as root through the ControlMaster: about 0.1 s per call once the master is up."""
+        self.lab.spec.node(node)
+        command = shlex.join(argv)
+        ssh = ["ssh", "-F", str(self.lab.ssh_config), "-o", "BatchMode=yes", node, command]
+        try:
+            return subprocess.run(
+                ssh, capture_output=True, text=True, timeout=timeout, input=input, check=False
+            )
+        except subprocess.TimeoutExpired as expired:
+            return subprocess.CompletedProcess(
+                ssh, 124, _text(expired.stdout), _text(expired.stderr) + "\ntimed out"
+            )
+
+    def freeze(self, node: str, frozen: bool) -> None:
+        """virsh suspend/resume; idempotent (thawing a running node is a no-op, as heal() needs)."""
+        state = self._domstate(node)
+        if frozen and state == "running":
+            self._virsh("suspend", self._domain(node))
+        elif not frozen and state == "frozen":
+            self._virsh("resume", self._domain(node))
+
+    def set_link(self, node: str, network: str, up: bool) -> None:
+        """Link state of the NIC on that network's bridge, as the guest sees it (NO-CARRIER)."""
+        bridge = self._network(network).bridge
+        mac = self._mac_on(node, bridge)
+        self._virsh("domif-setlink", self._domain(node), mac, "up" if up else "down")
+
+    def reboot(self, node: str) -> None:
+        """virsh reset (the reset button); the node's ssh master dies with the machine's TCP."""
+        self._close_masters([node])
+        self._virsh("reset", self._domain(node))
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _vagrant(self, log: Path) -> _NetnsVagrant:
+        env = {**os.environ, **vagrant_box.vagrant_env()}
+        return _NetnsVagrant(
+            self.lab.spec.namespace,
+            root=str(self.lab.path),
+            env=env,
+            out_cm=vagrant.make_file_cm(str(log)),
+            err_cm=vagrant.make_file_cm(str(log)),
+        )
+
+    def _vagrant_up(self, progress: Progress) -> None:
+        """vagrant up, its milestones (==> lines) shown with elapsed time, all of it logged."""
+        log = self.lab.logs_dir / "vagrant-up.log"
+        nodes = ", ".join(n.name for n in self.lab.spec.nodes)
+        begun = time.monotonic()
+        with progress.step(f"vagrant up --provider libvirt ({nodes}); log: {log}"), _append(log) as out:
+            lines = self._vagrant(log).up(provider="libvirt", stream_output=True)
+            try:
+                for line in lines:
+                    out.write(line)
+                    out.flush()
+                    if step := _milestone(line):
+                        progress.note(f"[{time.monotonic() - begun:5.1f} s] {step}")
+            except subprocess.CalledProcessError:
+                raise LabgenError(f"vagrant up failed: {_tail(log)} (full log: {log})") from None
+
+    def _vagrant_destroy(self) -> None:
+        log = self.lab.logs_dir / "vagrant-destroy.log"
+        # on failure: the daemon is stopped and its state removed right after, nothing survives
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._vagrant(log).destroy()
+
+    def _link_boxes(self) -> None:
+        """Hard-link each box image into the lab's pool under vagrant-libvirt's volume name."""
+        daemon = libvirtd.Daemon(self.lab.spec.namespace)
+        for box in {n.box for n in self.lab.spec.nodes if "/" not in n.box}:
+            target = daemon.pool / vagrant_box.pool_volume_name(box)
+            if not target.exists():
+                os.link(vagrant_box.image_path(box), target)
+        libvirtd.virsh(daemon.namespace, "pool-refresh", "default")
+
+    def _write_ssh_config(self) -> None:
+        """LAB/ssh_config from one `vagrant ssh-config`, reachable from the host namespace.
+
+        Vagrant logs in as `vagrant`; the lab's config logs in as root with the same key, so
+        `ssh -F`, exec and testinfra see a node as with every provider: root, no sudo.
+        """
+        raw = self._vagrant(self.lab.logs_dir / "vagrant-ssh-config.log").ssh_config()
+        (self.lab.state_dir / "vagrant-ssh-config").write_text(raw)
+        staged = self.lab.state_dir / "ssh_config.vagrant"
+        staged.write_text(self._ssh_config_text(raw, "vagrant"))
+        for node in self.lab.spec.nodes:
+            self._authorize_root(staged, node.name)
+        self.lab.ssh_config.write_text(self._ssh_config_text(raw, "root"))
+
+    def _ssh_config_text(self, raw: str, user: str) -> str:
+        """vagrant's Host entries + ProxyCommand into the namespace + a ControlMaster per node."""
+        masters = self._masters_dir()
+        masters.mkdir(parents=True, exist_ok=True)
+        extra = [
+            f"  ProxyCommand ip netns exec {self.lab.spec.namespace} socat - TCP:%h:%p",
+            "  ControlMaster auto",
+            f"  ControlPath {masters}/%r@%n",
+            "  ControlPersist 10m",
+            "  ConnectTimeout 10",
+            "  ServerAliveInterval 5",
+        ]
+        out = []
+        for line in raw.splitlines():
+            out.append(f"  User {user}" if line.strip().startswith("User ") else line)
+            if line.startswith("Host "):
+                out.extend(extra)
+        return "\n".join(out) + "\n"
+
+    def _authorize_root(self, config: Path, node: str) -> None:
+        """Copy the key vagrant inserted for `vagrant` to root's authorized_keys."""
+        script = (
+            "sudo install -d -m 700 /root/.ssh && "
+            "sudo install -m 600 .ssh/authorized_keys /root/.ssh/authorized_keys"
+        )
+        argv = ["ssh", "-F", str(config), "-o", "ControlMaster=no", "-o", "ControlPath=none"]
+        done = subprocess.run([*argv, node, script], capture_output=True, text=True, timeout=60, check=False)
+        if done.returncode != 0:
+            raise LabgenError(f"could not let root log in on {node}: {done.stderr.strip()}")
+
+    def _masters_dir(self) -> Path:
+        """LAB/state/ControlPersist, unless that path leaves ssh too little of the 108 bytes a
+        unix socket path may have (ssh appends a 17-character suffix while creating it)."""
+        folder = self.lab.state_dir / "ControlPersist"
+        if len(str(folder)) <= 80:
+            return folder
+        return libvirtd.Daemon(self.lab.spec.namespace).root / "ControlPersist"
+
+    def _close_masters(self, nodes: list[str] | None = None) -> None:
+        """Stop the ssh ControlMasters labgen started (ssh -O exit asks each one to leave)."""
+        if not self.lab.ssh_config.exists():
+            return
+        for node in nodes or [n.name for n in self.lab.spec.nodes]:
+            subprocess.run(
+                ["ssh", "-F", str(self.lab.ssh_config), "-O", "exit", node],
+                capture_output=True,
+                timeout=10,
+                check=False,
+            )
+
+    def _vagrantfile(self) -> str:
+        try:
+            return (self.lab.path / "Vagrantfile").read_text()
+        except FileNotFoundError:
+            raise LabgenError(f"{self.lab.path} has no Vagrantfile: render the lab again") from None
+
+    def _domain(self, node: str) -> str:
+        return domain_name(self.lab.spec, self.lab.spec.node(node).name)
+
+    def _domstate(self, node: str) -> str:
+        done = libvirtd.virsh(self.lab.spec.namespace, "domstate", self._domain(node))
+        if done.returncode != 0:
+            return "absent"
+        return _STATES.get(done.stdout.strip(), "stopped")
+
+    def _mac_on(self, node: str, bridge: str) -> str:
+        listing = self._virsh("domiflist", self._domain(node))
+        for row in listing.splitlines():
+            fields = row.split()  # Interface Type Source Model MAC
+            if len(fields) >= 5 and fields[2] == bridge:
+                return fields[4]
+        raise LabgenError(f"node {node} has no NIC on bridge {bridge}")
+
+    def _network(self, network: str):
+        try:
+            return self.lab.spec.networks[network]
+        except KeyError:
+            known = ", ".join(self.lab.spec.networks)
+            raise LabgenError(
+                f"lab {self.lab.name!r} has no network {network!r}; its networks: {known}"
+            ) from None
+
+    def _virsh(self, *args: str) -> str:
+        done = libvirtd.virsh(self.lab.spec.namespace, *args)
+        if done.returncode != 0:
+            raise LabgenError(f"virsh {' '.join(args)}: {done.stderr.strip()}")
+        return done.stdout
+
+
+_TOOLS = [
+    ("vagrant", "vagrant", "vagrant"),
+    ("/usr/sbin/libvirtd", "libvirtd", "libvirt-daemon-system"),
+    ("virsh", "virsh", "libvirt-clients"),
+    ("qemu-system-x86_64", "qemu-system-x86", "qemu-system-x86"),
+    ("qemu-img", "qemu-img", "qemu-utils"),
+    ("/usr/sbin/dnsmasq", "dnsmasq", "dnsmasq-base"),
+    ("socat", "socat", "socat"),
+]
+
+
+def _plugin_installed() -> bool:
+    """vagrant-libvirt, as a Debian package or a vagrant plugin (no slow `vagrant plugin list`)."""
+    patterns = [
+        "/usr/share/rubygems-integration/all/gems/vagrant-libvirt-*",
+        "/usr/share/vagrant-plugins/plugins.d/vagrant-libvirt.json",
+        str(vagrant_box.vagrant_home() / "gems/*/gems/vagrant-libvirt-*"),
+        str(Path.home() / ".vagrant.d/gems/*/gems/vagrant-libvirt-*"),
+    ]
+    return any(Path("/").glob(p.lstrip("/")) for p in patterns)
+
+
+@contextmanager
+def _append(path: Path) -> Iterator[TextIO]:
+    with path.open("a") as out:
+        yield out
+
+
+_NOISE = re.compile(
+    r"^==> [\w.-]+:\s+(-- |No version detected|generating a local metadata|See https://"
+    r"|better handling|Creating shared folders)"
+)
+
+
+_PROVISION_STEP = re.compile(r"^\s+[\w.-]+: == ")  # the provisioners' "== NODE: [i/n] step"
+
+
+def _milestone(line: str) -> str | None:
+    """What a person follows: vagrant's "==> NODE: step" lines (without the domain settings
+    dump and box warnings) and the provisioners' own step lines; None for the rest."""
+    if line.startswith("==> ") and not _NOISE.match(line):
+        return line[4:].strip()
+    if _PROVISION_STEP.match(line):
+        return line.split(": == ", 1)[1].strip()
+    return None
+
+
+def _tail(log: Path, lines: int = 3) -> str:
+    try:
+        text = log.read_text(errors="replace").strip().splitlines()
+    except FileNotFoundError:
+        return "no output"
+    return " | ".join(line.strip() for line in text[-lines:])
+
+
+def _text(data: str | bytes | None) -> str:
+    if isinstance(data, bytes):
+        return data.decode(errors="replace")
+    return data or ""

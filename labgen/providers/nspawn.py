@@ -1,0 +1,531 @@
+"""Lab nodes as systemd-nspawn containers: systemd boots inside, seconds instead of minutes.
+
+Each node is an overlay over the one cached Debian root (labgen.boxes.rootfs), its own network
+namespace plugged into the lab's bridges (labgen.netns), and a `systemd-nspawn -b` process whose
+PID is kept in LAB/state/NODE.pid. Everything is named after the lab namespace and the node, so
+down() finds leftovers of an interrupted up() by name, not only through recorded state.
+
+Host facts this relies on (docs/platform.md): no systemd as PID 1 and no host bus
+(--register=no --keep-unit), /run is not a tmpfs (a tmpfs on /run/systemd/nspawn), cgroup v1
+(a freezer cgroup per node for freeze()), CAP_NET_ADMIN for keepalived's VIP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+from labgen import netns
+from labgen.boxes import rootfs
+from labgen.errors import LabgenError
+from labgen.lab import Lab
+from labgen.progress import Progress
+from labgen.providers.base import Provider
+
+NSPAWN_RUN = Path("/run/systemd/nspawn")
+TMPFS_SOURCE = "labgen-nspawn"  # marks the tmpfs labgen mounted (and may unmount)
+FREEZER = Path("/sys/fs/cgroup/freezer/labgen")
+BOOT_TIMEOUT = 90.0
+GRACE = 6.0  # seconds a node gets to shut down cleanly at `down`
+NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+CAPABILITIES = "CAP_NET_ADMIN,CAP_IPC_LOCK,CAP_SYS_NICE,CAP_SYS_RESOURCE"
+
+
+class NspawnProvider(Provider):
+    name: ClassVar[str] = "nspawn"
+
+    def __init__(self, lab: Lab):
+        super().__init__(lab)
+        self.spec = lab.spec
+        self._inits: dict[str, int] = {}  # node -> init PID, checked against its parent on use
+
+    # ---- host probes -------------------------------------------------------------------------
+
+    @classmethod
+    def features(cls) -> dict[str, bool]:
+        """ip_vs is a host-kernel feature: containers get LVS only if the host has it loaded."""
+        return {"ip_vs": Path("/proc/net/ip_vs").exists()}
+
+    @classmethod
+    def missing(cls) -> list[tuple[str, str]]:
+        tools = {
+            "systemd-nspawn": "apt-get install systemd-container",
+            "debootstrap": "apt-get install debootstrap",
+            "socat": "apt-get install socat",
+            "ip": "apt-get install iproute2",
+            "nsenter": "apt-get install util-linux",
+            "ssh": "apt-get install openssh-client",
+        }
+        lacking = [(tool, cmd) for tool, cmd in tools.items() if shutil.which(tool) is None]
+        if not rootfs.is_current():
+            root = rootfs.DEFAULT
+            lacking.append((f"container root {root}", f"labgen box build {root} --for nspawn"))
+        if os.geteuid() != 0:
+            lacking.append(("root privileges", "run labgen with sudo"))
+        return lacking
+
+    # ---- names and paths ---------------------------------------------------------------------
+
+    def machine(self, node: str) -> str:
+        """Machine name and node namespace name: unique per lab and node."""
+        return f"{self.spec.namespace}-{node}"
+
+    def _node_dir(self, node: str) -> Path:
+        return self.lab.path / "state" / node
+
+    def _merged(self, node: str) -> Path:
+        return self._node_dir(node) / "root"
+
+    def _pid_file(self, node: str) -> Path:
+        return self.lab.path / "state" / f"{node}.pid"
+
+    def _key(self) -> Path:
+        return self.lab.path / "state" / "id_ed25519"
+
+    def _freezer(self, node: str) -> Path:
+        return FREEZER / self.machine(node)
+
+    # ---- up ----------------------------------------------------------------------------------
+
+    def up(self, progress: Progress) -> None:
+        """Networks, overlays, boot (all nodes in parallel), then set up and provision each node."""
+        missing = self.missing()
+        if missing:
+            piece, command = missing[0]
+            raise LabgenError(f"nspawn provider: {piece} is missing; fix: {command}")
+        with progress.step(f"lab network {self.spec.namespace}"):
+            netns.create_lab_network(self.spec)
+        _ensure_nspawn_tmpfs()
+        names = [n.name for n in self.spec.nodes]
+        with progress.step(f"booting {', '.join(names)}"):
+            for node in names:
+                self._start(node)
+            for node in names:
+                self._wait_booted(node)
+        self._ensure_key()
+        for node in names:
+            with progress.step(f"setting up {node} (hostname, ssh key, management address)"):
+                self._configure(node)
+        self._write_ssh_config()
+        for node in names:
+            with progress.step(f"provisioning {node}"):
+                self._provision(node)
+
+    def _start(self, node: str) -> None:
+        """Overlay + node namespace + links + nspawn, each only if not already there."""
+        if self._nspawn_pid(node):
+            if self._frozen(node):  # up means up: a node left frozen by a fault is thawed
+                self.freeze(node, False)
+            return
+        self._mount_overlay(node)
+        self._plug(node)
+        self._spawn(node)
+
+    def _mount_overlay(self, node: str) -> None:
+        merged = self._merged(node)
+        if _is_mount(merged):
+            return
+        base = self._node_dir(node)
+        for sub in ("upper", "work", "root"):
+            (base / sub).mkdir(parents=True, exist_ok=True)
+        options = f"lowerdir={rootfs.root_path()},upperdir={base / 'upper'},workdir={base / 'work'}"
+        _host(["mount", "-t", "overlay", "overlay", "-o", options, str(merged)])
+
+    def _plug(self, node: str) -> None:
+        """The node's namespace with eth0 on br-mgmt and one NIC per lab network."""
+        ns = self.machine(node)
+        if not netns.netns_exists(ns):
+            _host(["ip", "netns", "add", ns])
+        netns.add_node_link(self.spec, ns, netns.MGMT, netns.MGMT_IFNAME)
+        for name, network in self.spec.networks.items():
+            netns.add_node_link(self.spec, ns, name, network.interface)
+
+    def _spawn(self, node: str) -> None:
+        """systemd-nspawn -b in the background, inside its own freezer cgroup from the start."""
+        freezer = self._freezer(node)
+        freezer.mkdir(parents=True, exist_ok=True)
+        argv = [
+            "systemd-nspawn", "-b", "-D", str(self._merged(node)), "-M", self.machine(node),
+            f"--network-namespace-path=/run/netns/{self.machine(node)}",
+            "--register=no", "--keep-unit", "--console=passive", "--link-journal=no",
+            "--resolv-conf=off", "--timezone=off", f"--capability={CAPABILITIES}",
+        ]
+        # the shell puts itself into the freezer cgroup, then becomes nspawn (same PID)
+        join = f'echo $$ > {freezer}/cgroup.procs && exec "$@"'
+        log = (self.lab.logs_dir / f"nspawn-{node}.log").open("a")
+        with log:
+            # /proc/sys/net writable: provisioners set per-namespace sysctls (ip_forward, rp_filter)
+            env = {**os.environ, "SYSTEMD_NSPAWN_API_VFS_WRITABLE": "network"}
+            proc = subprocess.Popen(["sh", "-c", join, "sh", *argv], stdin=subprocess.DEVNULL, env=env,
+                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self._pid_file(node).write_text(f"{proc.pid}\n")
+        # until the exec, /proc/PID/cmdline shows python (before sh's exec) or sh
+        _poll(lambda: proc.poll() is not None or self._is_our_nspawn(proc.pid, node), 10,
+              f"systemd-nspawn of {node} to start", lambda: " ".join(_cmdline(proc.pid)))
+
+    def _wait_booted(self, node: str) -> None:
+        """Poll until systemd in the node says running/degraded; bounded, says what it saw."""
+        seen = "no answer"
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        while time.monotonic() < deadline:
+            if not self._nspawn_pid(node):
+                log = self.lab.logs_dir / f"nspawn-{node}.log"
+                raise LabgenError(f"node {node}: systemd-nspawn exited while booting; see {log}")
+            if self._init_pid(node):
+                done = self.exec(node, ["systemctl", "is-system-running"], timeout=10)
+                seen = done.stdout.strip() or done.stderr.strip() or seen
+                if seen in ("running", "degraded"):
+                    return
+            time.sleep(0.2)
+        raise LabgenError(
+            f"node {node} did not finish booting in {BOOT_TIMEOUT:.0f} s "
+            f"(systemctl is-system-running said {seen!r}); see "
+            f"{self.lab.logs_dir / f'nspawn-{node}.log'}"
+        )
+
+    def _ensure_key(self) -> None:
+        key = self._key()
+        if not key.exists():
+            _host(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+                   f"labgen-{self.spec.name}", "-f", str(key)])
+
+    def _configure(self, node: str) -> None:
+        """Hostname, labgen's ssh key for root, eth0's management address (written from inside)."""
+        hostname = self.spec.node(node).hostname
+        address = f"{netns.mgmt_address(self.spec, node)}/{netns.mgmt_prefix()}"
+        pub = self._key().with_suffix(".pub").read_text().strip()
+        script = f"""set -e
+echo {hostname} > /etc/hostname
+hostname {hostname}
+grep -q '^127.0.1.1' /etc/hosts && sed -i 's/^127.0.1.1.*/127.0.1.1\\t{hostname}/' /etc/hosts \
+  || echo '127.0.1.1\t{hostname}' >> /etc/hosts
+install -d -m 700 /root/.ssh
+keys=/root/.ssh/authorized_keys
+grep -qxF '{pub}' $keys 2>/dev/null || echo '{pub}' >> $keys
+chmod 600 $keys
+ip addr replace {address} dev eth0
+ip link set eth0 up
+"""
+        done = self.exec(node, ["sh", "-s"], input=script, timeout=30)
+        if done.returncode != 0:
+            raise LabgenError(f"node {node}: base setup failed: {done.stderr.strip()[-300:]}")
+
+    def _provision(self, node: str) -> None:
+        script = self.lab.path / "provision" / f"{node}.sh"
+        if not script.exists():
+            raise LabgenError(f"{script} is missing: render the lab again")
+        log = self.lab.logs_dir / f"provision-{node}.log"
+        done = self.exec(node, ["bash", "-s"], input=script.read_text())
+        with log.open("a") as out:
+            out.write(f"==== {time.ctime()} provision {node}\n{done.stdout}{done.stderr}")
+            out.write(f"==== exit {done.returncode}\n")
+        if done.returncode != 0:
+            raise LabgenError(f"provisioning {node} failed (exit {done.returncode}); see {log}")
+
+    def _write_ssh_config(self) -> None:
+        """Host entries that work from the host namespace: socat through the lab namespace."""
+        state = self.lab.path / "state"
+        blocks = []
+        for node in self.spec.nodes:
+            blocks.append(
+                f"Host {node.name}\n"
+                f"  HostName {netns.mgmt_address(self.spec, node.name)}\n"
+                "  User root\n"
+                f"  IdentityFile {self._key()}\n"
+                "  IdentitiesOnly yes\n"
+                "  StrictHostKeyChecking no\n"
+                "  UserKnownHostsFile /dev/null\n"
+                "  LogLevel ERROR\n"
+                f"  ProxyCommand ip netns exec {self.spec.namespace} socat - TCP:%h:%p\n"
+                "  ControlMaster auto\n"
+                f"  ControlPath {state}/ssh-%n\n"
+                "  ControlPersist 5m\n"
+            )
+        self.lab.ssh_config.write_text("\n".join(blocks))
+
+    # ---- running nodes -----------------------------------------------------------------------
+
+    def status(self) -> dict[str, str]:
+        return {node.name: self._status(node.name) for node in self.spec.nodes}
+
+    def _status(self, node: str) -> str:
+        if self._nspawn_pid(node):
+            return "frozen" if self._frozen(node) else "running"
+        exists = self._node_dir(node).exists() or netns.netns_exists(self.machine(node))
+        return "stopped" if exists else "absent"
+
+    def exec(
+        self, node: str, argv: list[str], *, timeout: float | None = None, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """nsenter into every namespace of the node's init: no ssh, no network needed."""
+        pid = self._init_pid(node)
+        if pid is None:
+            raise LabgenError(f"node {node} of lab {self.spec.name} is not running (labgen up)")
+        env = ["env", "-i", f"PATH={NODE_PATH}", "HOME=/root", "LANG=C.UTF-8", "TERM=dumb"]
+        full = ["nsenter", "-t", str(pid), "-a", "-r", "-w", *env, *argv]
+        try:
+            return subprocess.run(full, capture_output=True, text=True, input=input,
+                                  timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+            return subprocess.CompletedProcess(full, 124, out, f"timed out after {timeout} s")
+
+    def freeze(self, node: str, frozen: bool) -> None:
+        """Freezer cgroup + bridge ports blocked: like a hung VM, not even its kernel answers.
+
+        Thawing a node that is not frozen (or not running) does nothing, so heal-all is safe."""
+        self.spec.node(node)
+        if not self._nspawn_pid(node):
+            if not frozen:
+                return
+            raise LabgenError(f"node {node} of lab {self.spec.name} is not running")
+        if frozen:
+            netns.block_node(self.spec, node, True)
+            self._set_freezer(node, "FROZEN")
+        else:
+            self._set_freezer(node, "THAWED")
+            netns.block_node(self.spec, node, False)
+
+    def _set_freezer(self, node: str, state: str) -> None:
+        (self._freezer(node) / "freezer.state").write_text(state)
+        _poll(lambda: self._freezer_state(node) == state, 10,
+              f"freezer of {node} to reach {state}", lambda: self._freezer_state(node))
+
+    def _freezer_state(self, node: str) -> str:
+        try:
+            return (self._freezer(node) / "freezer.state").read_text().strip()
+        except OSError:
+            return "absent"
+
+    def _frozen(self, node: str) -> bool:
+        return self._freezer_state(node) in ("FROZEN", "FREEZING")
+
+    def set_link(self, node: str, network: str, up: bool) -> None:
+        self.spec.node(node)
+        netns.set_link(self.spec, node, network, up)
+
+    def reboot(self, node: str) -> None:
+        """Pull the plug (SIGKILL the container's init), fresh NICs, boot the same overlay."""
+        self.spec.node(node)
+        if self._frozen(node):
+            self._set_freezer(node, "THAWED")
+        self._kill(node, hard=True)
+        # a real reset loses addresses, routes, iptables and sysctls: a new namespace does too
+        netns.delete_netns(self.machine(node))
+        self._start(node)
+        self._wait_booted(node)
+        self._configure(node)
+
+    # ---- down --------------------------------------------------------------------------------
+
+    def down(self) -> None:
+        """Everything this lab made, found by name: ssh masters, nodes, mounts, namespaces."""
+        names = [n.name for n in self.spec.nodes]
+        self._stop_ssh_masters(names)
+        for node in names:
+            if self._frozen(node):
+                self._set_freezer(node, "THAWED")
+            self._signal(node, signal.SIGTERM)
+        for node in names:
+            self._kill(node, hard=False)
+        for node in names:
+            _unmount(self._merged(node))
+            netns.delete_netns(self.machine(node))
+            with contextlib.suppress(OSError):
+                self._freezer(node).rmdir()
+        netns.delete_lab_network(self.spec)
+        with contextlib.suppress(OSError):
+            FREEZER.rmdir()
+        _release_nspawn_tmpfs()
+        _remove_tree(self.lab.path / "state")
+        self.lab.ssh_config.unlink(missing_ok=True)
+
+    def _stop_ssh_masters(self, names: list[str]) -> None:
+        config = self.lab.ssh_config
+        if not config.exists():
+            return
+        for node in names:
+            if (self.lab.path / "state" / f"ssh-{node}").exists():
+                subprocess.run(["ssh", "-F", str(config), "-O", "exit", node],
+                               capture_output=True, timeout=10, check=False)
+
+    def _signal(self, node: str, sig: signal.Signals) -> None:
+        pid = self._nspawn_pid(node)
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+
+    def _kill(self, node: str, hard: bool) -> None:
+        """Stop the node: hard = SIGKILL its init now (the whole container dies with it), else
+        give the SIGTERM already sent GRACE seconds; nspawn then exits and cleans up itself."""
+        if hard:
+            self._kill_init(node)
+        if not self._wait_gone(node, 3 if hard else GRACE):
+            self._kill_init(node)
+            if not self._wait_gone(node, 5):
+                self._signal(node, signal.SIGKILL)
+                if not self._wait_gone(node, 5):
+                    raise LabgenError(f"systemd-nspawn of {node} does not exit, even after SIGKILL")
+        self._pid_file(node).unlink(missing_ok=True)
+        # nspawn leaves its propagation dir behind when its container is killed
+        leftover = NSPAWN_RUN / "propagate" / self.machine(node)
+        if leftover.is_dir() and not _is_mount(leftover):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+    def _kill_init(self, node: str) -> None:
+        if init := self._init_pid(node):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(init, signal.SIGKILL)
+
+    def _wait_gone(self, node: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self._nspawn_pid(node):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    # ---- processes ---------------------------------------------------------------------------
+
+    def _nspawn_pid(self, node: str) -> int | None:
+        """The live systemd-nspawn of this node: recorded PID, else found by machine name."""
+        recorded = _read_pid(self._pid_file(node))
+        if recorded and self._is_our_nspawn(recorded, node):
+            return recorded
+        for pid in _pids():
+            if self._is_our_nspawn(pid, node):
+                return pid
+        return None
+
+    def _is_our_nspawn(self, pid: int, node: str) -> bool:
+        if not _alive(pid):
+            return False
+        argv = _cmdline(pid)
+        return bool(argv) and argv[0].endswith("systemd-nspawn") and \
+            self.machine(node) in _after(argv, "-M")
+
+    def _init_pid(self, node: str) -> int | None:
+        """The container's PID 1 as the host sees it: nspawn's child that is PID 1 inside."""
+        nspawn = self._nspawn_pid(node)
+        if nspawn is None:
+            return None
+        cached = self._inits.get(node)
+        if cached and _status_fields(cached).get("PPid") == str(nspawn):
+            return cached
+        for pid in _pids():
+            status = _status_fields(pid)
+            nspid = status.get("NSpid", "").split()
+            if status.get("PPid") == str(nspawn) and len(nspid) > 1 and nspid[-1] == "1":
+                self._inits[node] = pid
+                return pid
+        return None
+
+
+# ---- host helpers (module level: no lab state) ---------------------------------------------
+
+
+def _host(argv: list[str]) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        raise LabgenError(f"{' '.join(argv)} failed: {detail[-1] if detail else done.returncode}")
+
+
+def _poll(ok: Callable[[], bool], timeout: float, expected: str, seen: Callable[[], str]) -> None:
+    deadline = time.monotonic() + timeout
+    while not ok():
+        if time.monotonic() > deadline:
+            raise LabgenError(f"timed out after {timeout:.0f} s waiting for {expected}; "
+                              f"last seen: {seen()}")
+        time.sleep(0.05)
+
+
+def _mounts() -> list[tuple[str, str, str]]:
+    """(source, mount point, fstype) of every mount, octal escapes decoded."""
+    rows = []
+    with open("/proc/self/mounts") as mounts:
+        for line in mounts:
+            source, target, fstype = line.split()[:3]
+            rows.append((source, target.encode().decode("unicode_escape"), fstype))
+    return rows
+
+
+def _is_mount(path: Path) -> bool:
+    return any(target == str(path) for _, target, _ in _mounts())
+
+
+def _unmount(path: Path) -> None:
+    if _is_mount(path):
+        _host(["umount", str(path)])
+
+
+def _ensure_nspawn_tmpfs() -> None:
+    """nspawn cleans /run/systemd/nspawn/propagate only on a tmpfs; /run is not one here."""
+    if any(target == str(NSPAWN_RUN) for _, target, _ in _mounts()):
+        return
+    NSPAWN_RUN.mkdir(parents=True, exist_ok=True)
+    _host(["mount", "-t", "tmpfs", "-o", "mode=0755,size=16m", TMPFS_SOURCE, str(NSPAWN_RUN)])
+
+
+def _release_nspawn_tmpfs() -> None:
+    """Unmount labgen's tmpfs once no container uses it any more (nspawn removes its dirs)."""
+    ours = any(s == TMPFS_SOURCE and t == str(NSPAWN_RUN) for s, t, _ in _mounts())
+    propagate = NSPAWN_RUN / "propagate"
+    busy = propagate.is_dir() and any(propagate.iterdir())
+    if ours and not busy:
+        subprocess.run(["umount", str(NSPAWN_RUN)], capture_output=True, check=False)
+
+
+def _remove_tree(path: Path) -> None:
+    """rm -rf, but never through a mount that is still there."""
+    if not path.exists():
+        return
+    inside = [t for _, t, _ in _mounts() if t.startswith(f"{path.resolve()}/")]
+    if inside:
+        raise LabgenError(f"{inside[0]} is still mounted; unmount it, then run labgen down again")
+    subprocess.run(["rm", "-rf", "--one-file-system", str(path)], check=False)
+
+
+def _pids() -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def _alive(pid: int) -> bool:
+    """Alive and not a zombie; reaps it when it is our own child."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+    state = _status_fields(pid).get("State", "")
+    return bool(state) and not state.startswith("Z")
+
+
+def _status_fields(pid: int) -> dict[str, str]:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return {}
+    return {k: v.strip() for k, _, v in (line.partition(":") for line in text.splitlines())}
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def _after(argv: list[str], flag: str) -> list[str]:
+    return [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == flag]
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None

@@ -22,6 +22,7 @@ from labgen.errors import LabgenError
 from labgen.lab import Lab
 from labgen.progress import Progress
 from labgen.providers.nspawn import NspawnProvider
+from tests.hostcheck import leftovers, snapshot
 
 pytestmark = [
     pytest.mark.nspawn,
@@ -74,42 +75,6 @@ def lab_json(namespace: str = NAMESPACE) -> dict:
         "client": ["203.0.113.100", "203.0.113.101"], "namespace": namespace,
         "features": {"ip_vs": False}, "params": {}, "pages": {},
     }
-
-
-def snapshot() -> dict[str, set[str]]:
-    """What a lab could leave behind on the host: host links, namespaces, mounts, nspawns."""
-    links = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
-    spaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    nspawns = {
-        _cmd(p) for p in os.listdir("/proc")
-        if p.isdigit() and _cmd(p).startswith("systemd-nspawn")
-    }
-    return {
-        "links": {line.split()[0] for line in links.splitlines()},
-        "netns": {line.split()[0] for line in spaces.splitlines()},
-        "mounts": set(Path("/proc/mounts").read_text().splitlines()),
-        "processes": nspawns,
-    }
-
-
-def leftovers(before: dict[str, set[str]], ours: list[str]) -> dict[str, set[str]]:
-    """What appeared since `before` and is ours (other labs may come and go meanwhile).
-
-    Host links are compared whole: no lab, ours or not, may ever add one."""
-    after = snapshot()
-    found = {"links": after["links"] ^ before["links"]}
-    for kind in ("netns", "mounts", "processes"):
-        found[kind] = {x for x in after[kind] - before[kind] if any(o in x for o in ours)}
-    if not after["processes"]:  # no container left on the host: nspawn's tmpfs must be gone
-        found["mounts"] |= {m for m in after["mounts"] if m.startswith("labgen-nspawn ")}
-    return {kind: items for kind, items in found.items() if items}
-
-
-def _cmd(pid: str) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
 
 
 def wait_for(check: Callable[[], tuple[bool, str]], timeout: float, expected: str) -> None:

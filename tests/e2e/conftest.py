@@ -1,4 +1,6 @@
-"""A hand-made lab directory (lab.json + Vagrantfile + trivial provisioners) for provider tests.
+"""Fixtures for the end-to-end tests.
+
+handmade_lab: a hand-made lab directory (lab.json + Vagrantfile + trivial provisioners) for provider tests.
 
 It stands in for `labgen render` so the provider can be tested on its own: nodes lb0/lb1, a VLAN
 (eth1, br-vlan) and a public network (eth2, br-pub), a provisioner that only sets the hostname and
@@ -8,9 +10,11 @@ the two addresses, and marks the node as provisioned.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
+import pytest
 
 from labgen import paths
 from labgen.lab import Lab, LabSpec
@@ -45,14 +49,17 @@ def lab_spec(name: str) -> dict:
         "vip": "203.0.113.10",
         "vip_network": "public",
         "networks": {
-            "vlan": {"name": "vlan", "cidr": "10.0.0.0/24", "interface": "eth1",
-                     "bridge": "br-vlan"},
-            "public": {"name": "public", "cidr": "203.0.113.0/24", "interface": "eth2",
-                       "bridge": "br-pub"},
+            "vlan": {"name": "vlan", "cidr": "10.0.0.0/24", "interface": "eth1", "bridge": "br-vlan"},
+            "public": {"name": "public", "cidr": "203.0.113.0/24", "interface": "eth2", "bridge": "br-pub"},
         },
         "nodes": [
-            {"name": n, "hostname": n, "role": role, "box": "debian-12",
-             "addresses": {"vlan": vlan, "public": public}}
+            {
+                "name": n,
+                "hostname": n,
+                "role": role,
+                "box": "debian-12",
+                "addresses": {"vlan": vlan, "public": public},
+            }
             for n, role, vlan, public in nodes
         ],
         "client": ["203.0.113.100"],
@@ -86,3 +93,9 @@ def make_lab(folder: Path, name: str) -> Lab:
         script.write_text(PROVISION.format(hostname=node.hostname, **node.addresses))
         script.chmod(0o755)
     return Lab(folder)
+
+
+@pytest.fixture(scope="session")
+def handmade_lab() -> Callable[[Path, str], Lab]:
+    """make_lab(folder, name): a hand-made lab directory, as `labgen render` would write it."""
+    return make_lab

@@ -1,0 +1,225 @@
+"""End to end: two real VMs through vagrant-libvirt in a lab namespace, then nothing left behind.
+
+Needs root, vagrant + vagrant-libvirt, libvirt, qemu, socat and the cached box (built here when
+missing: ~20 s from the cached root, ~3 min from nothing). One lab for the whole module: `up`
+costs ~100 s under TCG. The tests run in file order; the last one takes the lab down.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from labgen import libvirtd
+from labgen.boxes import vagrant_box
+from labgen.lab import Lab
+from labgen.progress import Progress
+
+pytestmark = pytest.mark.libvirt
+
+LAB_NAME = "e2elv"
+
+
+def _skip_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root (network namespaces, libvirtd)"
+    from labgen.providers.libvirt import LibvirtProvider
+
+    missing = [piece for piece, _ in LibvirtProvider.missing() if "box" not in piece]
+    return f"host lacks: {', '.join(missing)}" if missing else None
+
+
+if reason := _skip_reason():
+    pytestmark = [pytest.mark.libvirt, pytest.mark.skip(reason=reason)]
+
+
+def wait_for(ready: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ready() until true; fail with what was awaited (no fixed sleeps)."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            pytest.fail(f"still waiting after {timeout:.0f} s for {what}")
+        time.sleep(0.25)
+
+
+def host_snapshot() -> dict[str, str]:
+    """What the host namespace shows: links, addresses, namespaces, mounts."""
+
+    def out(argv: list[str]) -> str:
+        return subprocess.run(argv, capture_output=True, text=True, check=False).stdout
+
+    return {
+        "links": out(["ip", "-br", "link"]),
+        "addrs": out(["ip", "-br", "addr"]),
+        "netns": out(["ip", "netns", "list"]),
+        "mounts": Path("/proc/self/mounts").read_text(),
+    }
+
+
+def lab_pids(lab: Lab) -> list[int]:
+    """Every process of the lab: daemons, qemu, dnsmasq (from their pid files), ssh masters."""
+    daemon = libvirtd.Daemon(lab.spec.namespace)
+    pids = list(daemon.pids().values())
+    for pidfile in [*daemon.root.glob("run/qemu/*.pid"), *daemon.root.glob("run/network/*.pid")]:
+        if pidfile.name != "driver.pid":
+            pids.append(int(pidfile.read_text().split()[0]))
+    ps = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+    for line in ps.splitlines():
+        if str(lab.path) in line or f"netns exec {lab.spec.namespace} " in line:
+            pids.append(int(line.split()[0]))
+    return pids
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.fixture(scope="module")
+def before() -> dict[str, str]:
+    return host_snapshot()
+
+
+@pytest.fixture(scope="module")
+def provider(tmp_path_factory: pytest.TempPathFactory, before: dict[str, str], handmade_lab) -> Iterator:
+    from labgen.providers.libvirt import LibvirtProvider
+
+    vagrant_box.build()
+    lab = handmade_lab(tmp_path_factory.mktemp("libvirt") / LAB_NAME, LAB_NAME)
+    prov = LibvirtProvider(lab)
+    prov.down()  # leftovers of an interrupted earlier run
+    try:
+        begun = time.monotonic()
+        prov.up(Progress(quiet=True))
+        print(f"\nup: {time.monotonic() - begun:.1f} s")
+        yield prov
+    finally:
+        prov.down()
+
+
+def test_both_vms_up_and_provisioned(provider) -> None:
+    assert provider.status() == {"lb0": "running", "lb1": "running"}
+    for node in provider.lab.spec.nodes:
+        done = provider.exec(node.name, ["cat", "/var/tmp/labgen-provisioned"], timeout=30)
+        assert done.returncode == 0, f"{node.name} not provisioned: {done.stderr}"
+        assert provider.exec(node.name, ["hostname"]).stdout.strip() == node.hostname
+        addrs = provider.exec(node.name, ["ip", "-4", "-br", "addr"]).stdout
+        for network, address in node.addresses.items():
+            nic = provider.lab.spec.networks[network].interface
+            assert re.search(rf"^{nic}\s.*\b{re.escape(address)}/24", addrs, re.M), addrs
+
+
+def test_exec_runs_as_root_and_passes_exit_code(provider) -> None:
+    assert provider.exec("lb0", ["id", "-u"]).stdout.strip() == "0"
+    assert "/usr/sbin" in provider.exec("lb0", ["sh", "-c", "echo $PATH"]).stdout
+    assert provider.exec("lb0", ["sh", "-c", "exit 7"]).returncode == 7
+    assert provider.exec("lb0", ["cat"], input="hello").stdout == "hello"
+
+
+def test_plain_ssh_F_from_the_host_namespace(provider) -> None:
+    argv = ["ssh", "-F", str(provider.lab.ssh_config), "lb1", "hostname; id -un"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["lb1", "root"]
+
+
+def test_lab_networks_connect_nodes_and_client(provider) -> None:
+    spec = provider.lab.spec
+    lb1 = spec.node("lb1").addresses
+    for address in (lb1["vlan"], lb1["public"]):
+        done = provider.exec("lb0", ["ping", "-c1", "-W2", address], timeout=20)
+        assert done.returncode == 0, f"lb0 cannot reach {address}: {done.stdout}"
+    public = spec.node("lb0").addresses["public"]
+    done = provider.client_exec(["socat", "-T3", "-", f"TCP:{public}:22"], timeout=20)
+    assert done.stdout.startswith("SSH-2.0"), f"the client seat cannot reach lb0: {done.stderr}"
+
+
+def test_link_cut_and_restore(provider) -> None:
+    target = provider.lab.spec.node("lb1").addresses["vlan"]
+
+    def reaches() -> bool:
+        return provider.exec("lb0", ["ping", "-c1", "-W1", target], timeout=10).returncode == 0
+
+    provider.set_link("lb1", "vlan", up=False)
+    carrier = provider.exec("lb1", ["cat", "/sys/class/net/eth1/carrier"]).stdout.strip()
+    assert carrier == "0", "lb1 still sees a carrier on eth1"
+    assert not reaches(), "lb1's VLAN address still answers after the link was cut"
+    provider.set_link("lb1", "vlan", up=True)
+    wait_for(reaches, 30, "lb1's VLAN address to answer again")
+
+
+def test_freeze_and_thaw(provider) -> None:
+    provider.freeze("lb1", True)
+    try:
+        assert provider.status()["lb1"] == "frozen"
+        provider.freeze("lb1", True)  # idempotent both ways
+    finally:
+        provider.freeze("lb1", False)
+    provider.freeze("lb1", False)
+    assert provider.status()["lb1"] == "running"
+    assert provider.exec("lb1", ["true"], timeout=30).returncode == 0
+
+
+def test_vagrantfile_validates(provider) -> None:
+    env = {**os.environ, **vagrant_box.vagrant_env()}
+    argv = libvirtd.netns_argv(provider.lab.spec.namespace, ["vagrant", "validate"])
+    done = subprocess.run(argv, cwd=provider.lab.path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_tcg_translation_cache_is_capped(provider) -> None:
+    if libvirtd.cached_kvm():
+        pytest.skip("KVM works here: no TCG translation cache")
+    daemon = libvirtd.Daemon(provider.lab.spec.namespace)
+    for node in ("lb0", "lb1"):
+        pid = int((daemon.root / f"run/qemu/{LAB_NAME}-{node}.pid").read_text())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_text().split("\0")
+        assert f"tcg,tb-size={libvirtd.TB_CACHE_MIB}" in cmdline
+        rss_mib = int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())[1])
+        assert rss_mib // 1024 < 800, f"{node}: qemu RSS {rss_mib // 1024} MiB"
+
+
+def test_reboot_comes_back(provider) -> None:
+    def boot_id() -> str:
+        done = provider.exec("lb1", ["cat", "/proc/sys/kernel/random/boot_id"], timeout=10)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    first = boot_id()
+    assert first, "lb1 does not answer before the reboot"
+    begun = time.monotonic()
+    provider.reboot("lb1")
+    wait_for(lambda: boot_id() not in ("", first), 300, "lb1 to answer ssh after a reset")
+    print(f"\nreset to ssh: {time.monotonic() - begun:.1f} s")
+    assert provider.status()["lb1"] == "running"
+
+
+def test_down_leaves_nothing_but_the_box(provider, before: dict[str, str]) -> None:
+    lab, spec = provider.lab, provider.lab.spec
+    pids = lab_pids(lab)
+    assert pids, "found no process of the running lab to check"
+    begun = time.monotonic()
+    provider.down()
+    print(f"\ndown: {time.monotonic() - begun:.1f} s")
+    wait_for(lambda: not any(alive(p) for p in pids), 20, f"the lab's processes {pids} to exit")
+    after = host_snapshot()
+    assert spec.namespace not in after["netns"] and spec.client_namespace not in after["netns"]
+    assert after["links"] == before["links"]
+    assert after["addrs"] == before["addrs"]
+    leftovers = [
+        m for m in after["mounts"].splitlines() if spec.namespace in m or str(lab.path) in m or "libvirt" in m
+    ]
+    assert not leftovers, f"mounts left: {leftovers}"
+    assert not libvirtd.Daemon(spec.namespace).root.exists(), "daemon state/pool left"
+    assert not lab.ssh_config.exists()
+    assert vagrant_box.is_current(), "down must keep the cached box"
+    provider.down()  # idempotent
+    assert provider.status() == {"lb0": "absent", "lb1": "absent"}

@@ -1,0 +1,142 @@
+"""Both blueprints as real container labs, through the CLI a user types: up, verify, failover with
+figures checked against the protocols, deliberately broken labs caught by the suite, down."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from labgen.boxes import rootfs
+from tests.labs import lab_fixture, labgen, ok
+
+pytestmark = [
+    pytest.mark.nspawn,
+    pytest.mark.skipif(os.geteuid() != 0, reason="nspawn containers need root"),
+    pytest.mark.skipif(shutil.which("systemd-nspawn") is None, reason="needs systemd-container"),
+    pytest.mark.skipif(not rootfs.is_current(), reason="needs `labgen box build debian-12`"),
+]
+NO_IP_VS = not Path("/proc/net/ip_vs").exists()
+
+keepalived = lab_fixture("keepalived-rr", "t-kars")
+heartbeat = lab_fixture("heartbeat-nginx", "t-hbng")
+keepalived_fast = lab_fixture(
+    "keepalived-rr",
+    "t-kafast",
+    sets=["keepalived.vrrp_version=3", "keepalived.auth_type=none", "keepalived.advert_int=0.1"],
+)
+heartbeat_fast = lab_fixture(
+    "heartbeat-nginx", "t-hbfast", sets=["heartbeat.keepalive=200ms", "heartbeat.deadtime=1"]
+)
+
+
+def status(lab) -> dict:
+    return json.loads(ok("status", lab.name, "--json"))
+
+
+# ---- keepalived-rr ------------------------------------------------------------------------
+
+
+def test_keepalived_up_ends_with_vip_on_lb0_and_http_from_the_client(keepalived):
+    assert status(keepalived)["vip_holders"] == ["lb0"]
+    page = keepalived.exec("client", "curl -s --max-time 3 http://203.0.113.10/")
+    assert page.strip() == "Welcome to WebServer 1"
+
+
+def test_keepalived_up_again_changes_nothing(keepalived):
+    assert "already up" in ok("up", "keepalived-rr", "--provider", "nspawn", "--name", keepalived.name)
+
+
+@pytest.mark.skipif(not NO_IP_VS, reason="this host has ip_vs: LVS runs in the containers")
+def test_lvs_skip_is_stated_in_status_and_verify(keepalived, tmp_path):
+    assert "no ip_vs" in status(keepalived)["skipped"][0]["reason"]
+    result = keepalived.verify("-k", "lvs")
+    assert "LVS check skipped: this host's kernel has no ip_vs" in result.stdout
+
+
+def test_keepalived_verify_passes(keepalived, tmp_path):
+    result = keepalived.verify("--junit", str(tmp_path / "junit.xml"))
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "testcase" in (tmp_path / "junit.xml").read_text()
+
+
+def test_keepalived_crash_fails_over_after_the_vrrp_master_down_interval(keepalived):
+    report = keepalived.failover("crash")
+    # 3 x 1 s + (256-50)/256 s = 3.805 s after the last advert, which came up to 1 s before the crash
+    assert 2600 <= report["vip_moved_ms"] <= 4400, report
+    assert report["vip_after"] == "lb1" and report["failback_ms"] is not None
+    assert report["probe_interval_ms"] <= 50 and report["requests_sent"] > 40
+
+
+def test_keepalived_clean_stop_fails_over_in_about_a_second(keepalived):
+    report = keepalived.failover("stop")
+    assert report["vip_moved_ms"] <= 1500, report
+
+
+def test_broken_vrrp_password_is_caught_by_the_suite(keepalived):
+    conf = "/etc/keepalived/keepalived.conf"
+    keepalived.exec("lb1", f"cp {conf} /root/conf.good && sed -i 's/auth_pass .*/auth_pass wrong1/' {conf}")
+    keepalived.exec("lb1", "systemctl restart keepalived")
+    try:
+        result = keepalived.verify("-k", "share_the_vrrp_password")
+        assert result.returncode != 0
+        assert "auth_pass differs between nodes" in result.stdout
+    finally:
+        keepalived.exec("lb1", f"cp /root/conf.good {conf} && systemctl restart keepalived")
+
+
+def test_vrrpv3_at_100_ms_fails_over_in_well_under_a_second(keepalived_fast):
+    report = keepalived_fast.failover("crash")
+    # 3 x 0.1 s + (256-50)/256 x 0.1 s = 0.38 s
+    assert report["vip_moved_ms"] <= 900, report
+
+
+# ---- heartbeat-nginx ----------------------------------------------------------------------
+
+
+def test_heartbeat_up_ends_with_vip_on_lb0_and_http_from_the_client(heartbeat):
+    assert status(heartbeat)["vip_holders"] == ["lb0"]
+    assert heartbeat.exec("client", "curl -s --max-time 3 http://198.51.100.10/").strip() == "Hello from lb0"
+
+
+def test_heartbeat_verify_passes(heartbeat):
+    result = heartbeat.verify()
+    assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_heartbeat_crash_fails_over_after_deadtime(heartbeat):
+    report = heartbeat.failover("crash")
+    assert 4000 <= report["vip_moved_ms"] <= 8000, report  # deadtime 5 s
+    assert report["requests_failed"] > 0 and report["service_restored_ms"] is not None
+
+
+def test_authkeys_mode_644_is_caught(heartbeat):
+    heartbeat.exec("lb1", "chmod 644 /etc/ha.d/authkeys")
+    try:
+        result = heartbeat.verify("-k", "authkeys_is_private")
+        assert result.returncode != 0 and "mode 644" in result.stdout
+    finally:
+        heartbeat.exec("lb1", "chmod 600 /etc/ha.d/authkeys")
+
+
+def test_nginx_not_on_the_vip_is_caught(heartbeat):
+    site = "/etc/nginx/sites-enabled/failovertest"
+    heartbeat.exec("lb0", f"cp {site} /root/site.good && sed -i 's/listen .*;/listen 8080;/' {site}")
+    try:
+        result = heartbeat.verify("-k", "nginx_site_listens_on_the_vip")
+        assert result.returncode != 0 and "listen 198.51.100.10:80;" in result.stdout
+    finally:
+        heartbeat.exec("lb0", f"cp /root/site.good {site}")
+
+
+def test_heartbeat_at_200_ms_fails_over_in_about_a_second(heartbeat_fast):
+    report = heartbeat_fast.failover("crash")
+    assert report["vip_moved_ms"] <= 2500, report  # deadtime 1 s
+
+
+def test_unknown_lab_verify_is_one_line():
+    result = labgen("verify", "no-such-lab")
+    assert result.returncode != 0 and "no lab named 'no-such-lab'" in result.stderr

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 from labgen.errors import LabgenError
 from labgen.model.blueprint import seconds
-from labgen.observe import public_macs, vip_holders
+from labgen.observe import public_macs, settle_time, vip_holders
 from labgen.providers.base import Provider
 from labgen.verify import faults
 from labgen.verify.poll import wait_for
@@ -86,9 +86,11 @@ def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
     """Fault the VIP holder, wait for the other node to serve, undo, wait for failback."""
     spec = provider.lab.spec
     faults.check_fault(fault)
-    holders = vip_holders(provider)
-    if len(holders) != 1:
-        raise LabgenError(f"the VIP is on {holders or 'no node'}; a failover needs exactly one holder")
+    holders = wait_for(
+        lambda: vip_holders(provider), lambda seen: len(seen) == 1,
+        expected="exactly one node holding the VIP before the fault (a settled lab)",
+        timeout=settle_time(spec),
+    )
     node = holders[0]
     other = next(n.name for n in spec.nodes if n.name != node)
     macs = public_macs(provider)

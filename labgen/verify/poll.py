@@ -6,11 +6,13 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from labgen.errors import LabgenError
+
 T = TypeVar("T")
 
 
-class PollTimeout(AssertionError):
-    """A condition did not hold in time; an AssertionError so pytest shows it as a failed check."""
+class PollTimeout(AssertionError, LabgenError):
+    """A condition did not hold in time: a failed check to pytest, one clear line to the CLI."""
 
 
 def wait_for(

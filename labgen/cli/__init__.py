@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from labgen.cli import box, down, exec_, failover, list_, render, show, ssh, status, up, verify
+from labgen.cli import box, doctor, down, exec_, failover, list_, render, show, ssh, status, up, verify
 from labgen.errors import LabgenError
 
 app = typer.Typer(
@@ -31,6 +31,7 @@ app.command("verify")(verify.verify)
 app.command("failover")(failover.failover)
 app.command("down")(down.down)
 app.add_typer(box.app, name="box")
+app.command("doctor")(doctor.doctor)
 
 
 def main() -> None:

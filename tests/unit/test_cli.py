@@ -25,6 +25,7 @@ COMMANDS = [
     "box",
     "box build",
     "box list",
+    "doctor",
 ]
 
 
@@ -130,3 +131,8 @@ def test_down_of_a_missing_lab_says_so_and_succeeds():
 def test_status_without_labs():
     assert "no labs" in labgen("status", check_ok=True).stdout
     assert json.loads(labgen("status", "--json", check_ok=True).stdout) == []
+
+
+def test_doctor_reports_each_provider():
+    result = labgen("doctor", "--json")
+    assert set(json.loads(result.stdout)) == {"libvirt", "nspawn"}

@@ -1,0 +1,31 @@
+"""labgen doctor: what this host lacks for each provider, and the command that fixes it."""
+
+from __future__ import annotations
+
+from labgen.cli.options import Json
+from labgen.cli.output import console, print_json
+
+
+def doctor(as_json: Json = False) -> None:
+    """List what each provider needs and this host lacks; exit 1 if no provider can run."""
+    import typer
+
+    from labgen.providers import PROVIDERS, provider_class
+
+    report = {}
+    for name in PROVIDERS:
+        cls = provider_class(name)
+        report[name] = {
+            "missing": [{"piece": piece, "fix": fix} for piece, fix in cls.missing()],
+            "features": cls.features(),
+        }
+    if as_json:
+        print_json(report)
+    else:
+        for name, entry in report.items():
+            ready = "[green]ready[/]" if not entry["missing"] else "[yellow]not ready[/]"
+            console.print(f"[bold]{name}[/]: {ready}  features: {entry['features']}", highlight=False)
+            for item in entry["missing"]:
+                console.print(f"  missing {item['piece']}: [bold]{item['fix']}[/]", highlight=False)
+    if all(entry["missing"] for entry in report.values()):
+        raise typer.Exit(1)

@@ -69,7 +69,159 @@ def cli_section(repeat: int) -> list[dict]:
     return figures
 
 
-SECTIONS: dict[str, Callable[[int], list[dict]]] = {"cli": cli_section}
+BLUEPRINTS = ("keepalived-rr", "heartbeat-nginx")
+LABS = Path(os.environ.get("LABGEN_HOME", "/var/lib/labgen")) / "labs"
+
+
+def labgen(*args: str) -> str:
+    result = subprocess.run([*LABGEN, *args], capture_output=True, text=True, cwd=ROOT)
+    if result.returncode != 0:
+        sys.exit(f"bench: labgen {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def lab_memory_mib(name: str) -> float:
+    """PSS of every process inside the lab's containers (descendants of its nspawn processes)."""
+    roots = {int(p.read_text()) for p in (LABS / name / "state").glob("*.pid")}
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat.parent.name)] = int(fields[1])
+        except (OSError, IndexError):
+            continue
+
+    def inside(pid: int) -> bool:
+        while pid > 1:
+            if pid in roots:
+                return True
+            pid = parents.get(pid, 0)
+        return False
+
+    total_kib = 0
+    for pid in filter(inside, parents):
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        total_kib += next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))
+    return total_kib / 1024
+
+
+def nspawn_floor(repeat: int) -> dict:
+    """A bare container boot: the same provider and root, provisioners replaced by `true`."""
+    from labgen.lab import Lab
+    from labgen.progress import Progress
+    from labgen.providers.nspawn import NspawnProvider
+
+    samples = []
+    for i in range(repeat):
+        name = f"bench-floor{i}"
+        labgen("render", "keepalived-rr", "-o", str(LABS / name), "--name", name, "--provider", "nspawn")
+        for script in (LABS / name / "provision").iterdir():
+            script.write_text("#!/bin/sh\ntrue\n")
+        provider = NspawnProvider(Lab(LABS / name))
+        try:
+            samples.append(timed(lambda provider=provider: provider.up(Progress(quiet=True))))
+        finally:
+            provider.down()
+            labgen("down", name)
+    return spread(samples)
+
+
+def nspawn_section(repeat: int) -> list[dict]:
+    """up (to the VIP on the preferred node), verify and down per blueprint; memory of a lab."""
+    floor = nspawn_floor(repeat)
+    figures = [
+        {
+            "name": "floor: boot 2 bare containers",
+            **floor,
+            "target": "",
+            "how": "same provider, no provisioning",
+        }
+    ]
+    for blueprint in BLUEPRINTS:
+        up, verify, down, memory = [], [], [], []
+        for i in range(repeat):
+            name = f"bench-{blueprint[:4]}{i}"
+            up.append(
+                timed(
+                    lambda name=name, blueprint=blueprint: labgen(
+                        "up", blueprint, "--provider", "nspawn", "--name", name
+                    )
+                )
+            )
+            memory.append(lab_memory_mib(name))
+            if i == 0:
+                verify.append(timed(lambda name=name: labgen("verify", name)))
+            down.append(timed(lambda name=name: labgen("down", name)))
+        how = "wall time of the labgen command"
+        figures += [
+            figure(f"{blueprint}: up (VIP on lb0)", up, floor, "< 5 s", how + "; includes the VIP election"),
+            figure(f"{blueprint}: verify", verify, None, "", how + " (whole testinfra suite, once)"),
+            figure(f"{blueprint}: down", down, None, "< 3 s", how),
+            {
+                "name": f"{blueprint}: memory (MiB)",
+                **spread(memory),
+                "target": "< 150",
+                "how": "PSS of all processes in the two containers, right after up",
+            },
+        ]
+    return figures
+
+
+FAULTS = ("stop", "crash", "freeze", "link-down")
+VARIANTS = {
+    "keepalived-rr": [],
+    "keepalived-rr VRRPv3 0.1 s": [
+        "keepalived.vrrp_version=3",
+        "keepalived.auth_type=none",
+        "keepalived.advert_int=0.1",
+    ],
+    "heartbeat-nginx": [],
+    "heartbeat-nginx 200ms/1s": ["heartbeat.keepalive=200ms", "heartbeat.deadtime=1"],
+}
+
+
+def failover_section(repeat: int) -> list[dict]:
+    """VIP move, service restored and failback per fault, from the client seat, on nspawn labs."""
+    figures = []
+    for label, sets in VARIANTS.items():
+        blueprint, name = label.split()[0], "bench-failover"
+        labgen("up", blueprint, "--provider", "nspawn", "--name", name, *(f"--set={s}" for s in sets))
+        try:
+            for fault in FAULTS:
+                reports = [
+                    json.loads(labgen("failover", name, "--fault", fault, "--json")) for _ in range(repeat)
+                ]
+                expected = reports[0]["expected_ms"]
+                for field in ("vip_moved_ms", "service_restored_ms", "failback_ms"):
+                    values = [r[field] / 1000 for r in reports if r[field] is not None]
+                    if values:
+                        target = (
+                            f"protocol {expected / 1000:.2f} s"
+                            if field == "vip_moved_ms" and expected
+                            else ""
+                        )
+                        figures.append(
+                            figure(
+                                f"{label}: {fault}: {field[:-3]}",
+                                values,
+                                None,
+                                target,
+                                reports[0]["expected_rule"] if target else "probe every 50 ms",
+                            )
+                        )
+        finally:
+            labgen("down", name)
+    return figures
+
+
+SECTIONS: dict[str, Callable[[int], list[dict]]] = {
+    "cli": cli_section,
+    "nspawn": nspawn_section,
+    "failover": failover_section,
+}
 
 
 def machine() -> dict:

@@ -26,7 +26,7 @@ from typing import ClassVar, TextIO
 import vagrant
 
 from labgen import libvirtd, netns
-from labgen.boxes import rootfs, vagrant_box
+from labgen.boxes import vagrant_box
 from labgen.errors import LabgenError
 from labgen.lab import LabSpec
 from labgen.progress import Progress
@@ -47,6 +47,7 @@ def render_context(spec: LabSpec) -> dict:
         "cpu_model": "" if kvm else "qemu64",
         "emulator": "" if kvm else str(libvirtd.tcg_emulator_path()),
         "tb_cache_mib": libvirtd.TB_CACHE_MIB,
+        "insert_key": False,  # the machines are reachable only inside the lab namespace
         "memory": MEMORY_MIB,
         "cpus": CPUS,
         "uri": libvirtd.Daemon(spec.namespace).uri,
@@ -56,6 +57,11 @@ def render_context(spec: LabSpec) -> dict:
         "box": vagrant_box.box_name(),
         "boxes": {node.name: vagrant_box_for(node.box) for node in spec.nodes},
     }
+
+
+def _local_boxes(spec: LabSpec) -> set[str]:
+    """The labgen-built boxes the nodes use (a name with a slash is a public vagrant box)."""
+    return {node.box for node in spec.nodes if "/" not in node.box}
 
 
 def vagrant_box_for(box: str) -> str:
@@ -104,6 +110,8 @@ class LibvirtProvider(Provider):
     # --- lifecycle ----------------------------------------------------------------------------
 
     def up(self, progress: Progress) -> None:
+        """Probe, box, namespace, daemon, `vagrant up`, ssh_config; each step skips what exists,
+        so calling it again after a failure continues where it stopped."""
         spec = self.lab.spec
         with progress.step("KVM or TCG (tried once, then cached)"):
             kvm = libvirtd.kvm_works()
@@ -111,7 +119,8 @@ class LibvirtProvider(Provider):
         progress.note("KVM works here" if kvm else "KVM does not work here: TCG, ~90 s for two VMs")
         if kvm and tcg:
             progress.note("this Vagrantfile was rendered for TCG before the probe: it runs as TCG")
-        vagrant_box.build(rootfs.DEFAULT, progress)
+        for box in sorted(_local_boxes(spec)):
+            vagrant_box.build(box, progress)
         with progress.step(f"lab network: namespace {spec.namespace} and its bridges"):
             netns.create_lab_network(spec, mgmt=False)
         with progress.step("private libvirtd inside the lab namespace"):
@@ -220,7 +229,7 @@ class LibvirtProvider(Provider):
     def _link_boxes(self) -> None:
         """Hard-link each box image into the lab's pool under vagrant-libvirt's volume name."""
         daemon = libvirtd.Daemon(self.lab.spec.namespace)
-        for box in {n.box for n in self.lab.spec.nodes if "/" not in n.box}:
+        for box in _local_boxes(self.lab.spec):
             target = daemon.pool / vagrant_box.pool_volume_name(box)
             if not target.exists():
                 os.link(vagrant_box.image_path(box), target)
@@ -236,8 +245,7 @@ class LibvirtProvider(Provider):
         (self.lab.state_dir / "vagrant-ssh-config").write_text(raw)
         staged = self.lab.state_dir / "ssh_config.vagrant"
         staged.write_text(self._ssh_config_text(raw, "vagrant"))
-        for node in self.lab.spec.nodes:
-            self._authorize_root(staged, node.name)
+        self._authorize_root(staged, [node.name for node in self.lab.spec.nodes])
         self.lab.ssh_config.write_text(self._ssh_config_text(raw, "root"))
 
     def _ssh_config_text(self, raw: str, user: str) -> str:
@@ -259,16 +267,24 @@ class LibvirtProvider(Provider):
                 out.extend(extra)
         return "\n".join(out) + "\n"
 
-    def _authorize_root(self, config: Path, node: str) -> None:
-        """Copy the key vagrant inserted for `vagrant` to root's authorized_keys."""
+    def _authorize_root(self, config: Path, nodes: list[str]) -> None:
+        """Copy the key vagrant inserted for `vagrant` to root's authorized_keys, on all nodes
+        at once (one ssh handshake costs 1-2 s under TCG)."""
         script = (
             "sudo install -d -m 700 /root/.ssh && "
             "sudo install -m 600 .ssh/authorized_keys /root/.ssh/authorized_keys"
         )
         argv = ["ssh", "-F", str(config), "-o", "ControlMaster=no", "-o", "ControlPath=none"]
-        done = subprocess.run([*argv, node, script], capture_output=True, text=True, timeout=60, check=False)
-        if done.returncode != 0:
-            raise LabgenError(f"could not let root log in on {node}: {done.stderr.strip()}")
+        running = {
+            node: subprocess.Popen(
+                [*argv, node, script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            )
+            for node in nodes
+        }
+        for node, proc in running.items():
+            _, err = proc.communicate(timeout=60)
+            if proc.returncode != 0:
+                raise LabgenError(f"could not let root log in on {node}: {err.strip()}")
 
     def _masters_dir(self) -> Path:
         """LAB/state/ControlPersist, unless that path leaves ssh too little of the 108 bytes a

@@ -68,3 +68,9 @@ def split_brain_and_heal(provider: Provider) -> None:
         expected="exactly one VIP holder once the nodes hear each other again",
         timeout=settle_time(spec),
     )
+
+
+def assert_service_up(host, service: str) -> None:
+    """Running now and enabled, so it also comes back after a reboot."""
+    assert host.service(service).is_enabled, f"{service} would not start at boot"
+    assert host.service(service).is_running, f"{service} is not running"

@@ -2,6 +2,8 @@
 
 import pytest
 
+from labgen.verify.behaviour import assert_service_up
+
 
 @pytest.mark.parametrize("package", ["heartbeat", "nginx", "net-tools"])
 def test_package_is_installed(host, package):
@@ -10,5 +12,4 @@ def test_package_is_installed(host, package):
 
 @pytest.mark.parametrize("service", ["heartbeat", "nginx"])
 def test_service_is_enabled_and_running(host, service):
-    assert host.service(service).is_enabled, f"{service} would not start at boot"
-    assert host.service(service).is_running
+    assert_service_up(host, service)

@@ -95,6 +95,7 @@ def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
     other = next(n.name for n in spec.nodes if n.name != node)
     macs = public_macs(provider)
     probe = Probe(provider)
+    injected = False
     try:
         wait_for(
             lambda: probe.since(0)[-1:],
@@ -103,6 +104,7 @@ def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
             timeout=15,
         )
         t_fault = time.time()
+        injected = True
         faults.inject(provider, node, fault)
         wait_for(
             lambda: _first(probe.since(t_fault), lambda s: s[1] and s[3] == macs[other]),
@@ -111,6 +113,7 @@ def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
             timeout=timeout,
         )
         t_undo = time.time()
+        injected = False
         faults.undo(provider, node, fault)
         if _fails_back(spec):
             wait_for(
@@ -122,6 +125,8 @@ def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
         time.sleep(INTERVAL * 4)  # a few more samples after failback to count its failures
     finally:
         probe.stop()
+        if injected:  # timed out or interrupted with the fault in place: never leave it there
+            faults.heal(provider)
     return _report(spec, fault, node, other, macs, probe.since(t_fault), t_fault, t_undo)
 
 

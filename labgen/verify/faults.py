@@ -12,6 +12,7 @@ from labgen.errors import LabgenError
 from labgen.providers.base import Provider
 
 FAULTS = ("stop", "crash", "freeze", "link-down", "reboot", "partition")
+FAILOVER_FAULTS = FAULTS[:-1]  # a partition moves no VIP: both nodes take it (split brain)
 CLUSTER_TRAFFIC = {
     "keepalived": ["-p", "vrrp"],
     "heartbeat": ["-p", "udp", "--dport", "694"],
@@ -29,8 +30,9 @@ _CRASH = (
 
 
 def check_fault(fault: str) -> str:
-    if fault not in FAULTS:
-        raise LabgenError(f"unknown fault {fault!r}; use one of: {', '.join(FAULTS)}")
+    """A fault `labgen failover` can measure."""
+    if fault not in FAILOVER_FAULTS:
+        raise LabgenError(f"unknown fault {fault!r}; use one of: {', '.join(FAILOVER_FAULTS)}")
     return fault
 
 

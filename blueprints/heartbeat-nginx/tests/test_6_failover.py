@@ -1,5 +1,5 @@
 """Tutorial: stop heartbeat on lb0 and the IP shows up on lb1; start it again and after a few
-seconds it migrates back. Also for a crash, a hung (frozen) lb0 and a reboot."""
+seconds it migrates back. Also for a crash and a hung (frozen) lb0."""
 
 import pytest
 

@@ -17,6 +17,10 @@ because a unix socket path must stay under 108 bytes. Clients (vagrant, virsh) r
 through that socket on the host file system, so they need the network namespace only (to ssh to
 the guests), never the mount namespace.
 
+No cgroup re-mount: the fresh /sys has no cgroup file systems, so libvirt starts qemu without
+cgroups (nothing of a lab is left in the host's /sys/fs/cgroup; `virsh suspend` does not need
+them). The daemon's config has no networks at all, so no `default` network can ever autostart.
+
 The storage pool `default` is per lab too; the box image is hard-linked into it under the name
 vagrant-libvirt looks for, so no lab uploads the box (and `down` deletes the pool wholesale).
 
@@ -62,7 +66,7 @@ remember_owner = 0
 stdio_handler = "logd"
 """
 
-# The mounts run inside the mount namespace `ip netns exec` creates; $1.. are filled by start().
+# Runs inside the mount namespace `ip netns exec` creates; $ROOT, $CACHE, $LOGS come from _launch.
 _START_SCRIPT = """\
 set -e
 mount --make-rslave /
@@ -110,10 +114,6 @@ class Daemon:
 
     def running(self) -> bool:
         return "libvirtd" in self.pids() and self.socket.exists()
-
-
-def daemon(namespace: str) -> Daemon:
-    return Daemon(namespace)
 
 
 def netns_argv(namespace: str, argv: list[str]) -> list[str]:
@@ -177,6 +177,20 @@ def stop(namespace: str, timeout: float = 20) -> None:
         _kill(pid, timeout)
     if d.root.exists():
         shutil.rmtree(d.root)
+
+
+def stop_namespace_processes(namespace: str, timeout: float = 5) -> None:
+    """Stop every process still in the lab's network namespace, by pid.
+
+    All of them were started for this lab: an ssh ProxyCommand (socat) whose ssh was killed,
+    a vagrant interrupted mid-run. Left alive, they would keep the deleted namespace alive.
+    """
+    if not Path("/run/netns", namespace).exists():
+        return
+    done = subprocess.run(["ip", "netns", "pids", namespace], capture_output=True, text=True, check=False)
+    for pid in (int(word) for word in done.stdout.split()):
+        if pid != os.getpid():
+            _kill(pid, timeout)
 
 
 def _prepare_dirs(d: Daemon, log_dir: Path) -> None:

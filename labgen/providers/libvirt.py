@@ -16,6 +16,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -145,6 +146,8 @@ class LibvirtProvider(Provider):
             for node in spec.nodes:  # whatever vagrant did not know about (interrupted up)
                 libvirtd.virsh(spec.namespace, "destroy", domain_name(spec, node.name))
         libvirtd.stop(spec.namespace)
+        for namespace in (spec.namespace, spec.client_namespace):
+            libvirtd.stop_namespace_processes(namespace)
         netns.delete_lab_network(spec)
         self.lab.ssh_config.unlink(missing_ok=True)
         shutil.rmtree(self.lab.path / ".vagrant", ignore_errors=True)
@@ -164,14 +167,23 @@ class LibvirtProvider(Provider):
         self.lab.spec.node(node)
         command = shlex.join(argv)
         ssh = ["ssh", "-F", str(self.lab.ssh_config), "-o", "BatchMode=yes", node, command]
+        # own process group: on timeout, ssh AND its ProxyCommand (socat) are killed together
+        proc = subprocess.Popen(
+            ssh,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         try:
-            return subprocess.run(
-                ssh, capture_output=True, text=True, timeout=timeout, input=input, check=False
-            )
-        except subprocess.TimeoutExpired as expired:
-            return subprocess.CompletedProcess(
-                ssh, 124, _text(expired.stdout), _text(expired.stderr) + "\ntimed out"
-            )
+            out, err = proc.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            return subprocess.CompletedProcess(ssh, 124, out, err + "\ntimed out")
+        return subprocess.CompletedProcess(ssh, proc.returncode, out, err)
 
     def freeze(self, node: str, frozen: bool) -> None:
         """virsh suspend/resume; idempotent (thawing a running node is a no-op, as heal() needs)."""
@@ -252,8 +264,9 @@ class LibvirtProvider(Provider):
         """vagrant's Host entries + ProxyCommand into the namespace + a ControlMaster per node."""
         masters = self._masters_dir()
         masters.mkdir(parents=True, exist_ok=True)
+        ns = self.lab.spec.namespace
         extra = [
-            f"  ProxyCommand ip netns exec {self.lab.spec.namespace} socat - TCP:%h:%p",
+            f"  ProxyCommand ip netns exec {ns} socat - TCP:%h:%p,connect-timeout=10",
             "  ControlMaster auto",
             f"  ControlPath {masters}/%r@%n",
             "  ControlPersist 10m",
@@ -268,11 +281,12 @@ class LibvirtProvider(Provider):
         return "\n".join(out) + "\n"
 
     def _authorize_root(self, config: Path, nodes: list[str]) -> None:
-        """Copy the key vagrant inserted for `vagrant` to root's authorized_keys, on all nodes
-        at once (one ssh handshake costs 1-2 s under TCG)."""
+        """Copy vagrant's authorized key to root's, on all nodes at once (one ssh handshake costs
+        1-2 s under TCG), then sync: a `reboot` fault is a hard reset, and ext4 writes new files
+        back only after 30 s, so without it the key and the provisioner's files could be lost."""
         script = (
             "sudo install -d -m 700 /root/.ssh && "
-            "sudo install -m 600 .ssh/authorized_keys /root/.ssh/authorized_keys"
+            "sudo install -m 600 .ssh/authorized_keys /root/.ssh/authorized_keys && sudo sync"
         )
         argv = ["ssh", "-F", str(config), "-o", "ControlMaster=no", "-o", "ControlPath=none"]
         running = {
@@ -398,9 +412,3 @@ def _tail(log: Path, lines: int = 3) -> str:
     except FileNotFoundError:
         return "no output"
     return " | ".join(line.strip() for line in text[-lines:])
-
-
-def _text(data: str | bytes | None) -> str:
-    if isinstance(data, bytes):
-        return data.decode(errors="replace")
-    return data or ""

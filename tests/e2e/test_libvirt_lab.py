@@ -1,4 +1,5 @@
-"""End to end: two real VMs through vagrant-libvirt in a lab namespace, then nothing left behind.
+"""End to end: `labgen up keepalived-rr` on two real VMs through vagrant-libvirt in a lab
+namespace, proven with its testinfra suite and the provider's faults, then nothing left behind.
 
 Needs root, vagrant + vagrant-libvirt, libvirt, qemu, socat and the cached box (built here when
 missing: ~20 s from the cached root, ~3 min from nothing). One lab for the whole module: `up`
@@ -7,6 +8,7 @@ costs ~100 s under TCG. The tests run in file order; the last one takes the lab 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -19,11 +21,12 @@ import pytest
 from labgen import libvirtd
 from labgen.boxes import vagrant_box
 from labgen.lab import Lab
-from labgen.progress import Progress
+from labgen.observe import http_via_vip, vip_holders
+from tests.labs import labgen, ok
 
 pytestmark = pytest.mark.libvirt
 
-LAB_NAME = "e2elv"
+LAB_NAME = "e2e-kars"
 
 
 def _skip_reason() -> str | None:
@@ -63,12 +66,16 @@ def host_snapshot() -> dict[str, str]:
 
 
 def lab_pids(lab: Lab) -> list[int]:
-    """Every process of the lab: daemons, qemu, dnsmasq (from their pid files), ssh masters."""
+    """Every process of the lab: daemons, qemu, dnsmasq (pid files), whatever runs in its
+    namespaces (ssh proxies), ssh masters (their command line names the lab directory)."""
     daemon = libvirtd.Daemon(lab.spec.namespace)
     pids = list(daemon.pids().values())
     for pidfile in [*daemon.root.glob("run/qemu/*.pid"), *daemon.root.glob("run/network/*.pid")]:
         if pidfile.name != "driver.pid":
             pids.append(int(pidfile.read_text().split()[0]))
+    for namespace in (lab.spec.namespace, lab.spec.client_namespace):
+        netns_pids = ["ip", "netns", "pids", namespace]
+        pids += [int(p) for p in subprocess.run(netns_pids, capture_output=True, text=True).stdout.split()]
     ps = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
     for line in ps.splitlines():
         if str(lab.path) in line or f"netns exec {lab.spec.namespace} " in line:
@@ -90,32 +97,50 @@ def before() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def provider(tmp_path_factory: pytest.TempPathFactory, before: dict[str, str], handmade_lab) -> Iterator:
-    from labgen.providers.libvirt import LibvirtProvider
+def provider(before: dict[str, str]) -> Iterator:
+    from labgen.labs import find_lab, provider_for
 
-    vagrant_box.build()
-    lab = handmade_lab(tmp_path_factory.mktemp("libvirt") / LAB_NAME, LAB_NAME)
-    prov = LibvirtProvider(lab)
-    prov.down()  # leftovers of an interrupted earlier run
+    labgen("down", LAB_NAME)  # leftovers of an interrupted earlier run
     try:
         begun = time.monotonic()
-        prov.up(Progress(quiet=True))
+        ok("up", "keepalived-rr", "--provider", "libvirt", "--name", LAB_NAME, timeout=1200)
         print(f"\nup: {time.monotonic() - begun:.1f} s")
-        yield prov
+        yield provider_for(find_lab(LAB_NAME))
     finally:
-        prov.down()
+        labgen("down", LAB_NAME)
 
 
 def test_both_vms_up_and_provisioned(provider) -> None:
     assert provider.status() == {"lb0": "running", "lb1": "running"}
     for node in provider.lab.spec.nodes:
-        done = provider.exec(node.name, ["cat", "/var/tmp/labgen-provisioned"], timeout=30)
-        assert done.returncode == 0, f"{node.name} not provisioned: {done.stderr}"
         assert provider.exec(node.name, ["hostname"]).stdout.strip() == node.hostname
         addrs = provider.exec(node.name, ["ip", "-4", "-br", "addr"]).stdout
         for network, address in node.addresses.items():
             nic = provider.lab.spec.networks[network].interface
             assert re.search(rf"^{nic}\s.*\b{re.escape(address)}/24", addrs, re.M), addrs
+
+
+def test_vip_on_lb0_and_lvs_lists_both_real_servers(provider) -> None:
+    assert vip_holders(provider) == ["lb0"]
+    table = provider.exec("lb0", ["ipvsadm", "-L", "-n"]).stdout
+    for node in provider.lab.spec.nodes:
+        assert f"{node.addresses['vlan']}:80" in table, f"{node.name} missing from LVS:\n{table}"
+
+
+def test_http_through_the_vip_answers_the_client_seat(provider) -> None:
+    assert http_via_vip(provider, timeout=5) in provider.lab.spec.pages.values()
+
+
+def test_verify_passes_with_lvs(provider, tmp_path) -> None:
+    result = labgen("verify", LAB_NAME, "--junit", str(tmp_path / "junit.xml"), timeout=1800)
+    assert result.returncode == 0, result.stdout[-6000:]
+    assert 'skipped="0"' in (tmp_path / "junit.xml").read_text(), "no check may be skipped on VMs"
+
+
+def test_failover_crash_follows_vrrp_with_lvs(provider) -> None:
+    report = json.loads(ok("failover", LAB_NAME, "--fault", "crash", "--json"))
+    assert 2600 <= report["vip_moved_ms"] <= 4600, report
+    assert report["failback_ms"] is not None
 
 
 def test_exec_runs_as_root_and_passes_exit_code(provider) -> None:
@@ -221,5 +246,5 @@ def test_down_leaves_nothing_but_the_box(provider, before: dict[str, str]) -> No
     assert not libvirtd.Daemon(spec.namespace).root.exists(), "daemon state/pool left"
     assert not lab.ssh_config.exists()
     assert vagrant_box.is_current(), "down must keep the cached box"
-    provider.down()  # idempotent
-    assert provider.status() == {"lb0": "absent", "lb1": "absent"}
+    assert "nothing of it is left" in ok("down", LAB_NAME)  # the CLI's down after the provider's
+    assert "nothing to do" in ok("down", LAB_NAME)  # idempotent

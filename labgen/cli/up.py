@@ -33,6 +33,7 @@ def up(
         _already_there(lab_name)
         return
     _check_host(provider_class(provider))
+    provider_class(provider).prepare_host()
     progress = Progress(console=console)
     with progress.step(f"render {bp.name} as lab {lab_name}"):
         lab = render_lab(blueprint, folder, name=lab_name, provider=provider, sets=set_ or [], force=False)

@@ -32,6 +32,11 @@ class Provider(ABC):
     def missing(cls) -> list[tuple[str, str]]:
         """What this host lacks for this provider: (missing piece, command that installs it)."""
 
+    @classmethod
+    def prepare_host(cls) -> None:
+        """Probes worth their cost only before a real `up` (e.g. does KVM work?), cached for render."""
+        return None
+
     @abstractmethod
     def up(self, progress: Progress) -> None:
         """Bring every node up and provisioned; write lab.ssh_config. Safe to call after a failure."""

@@ -97,6 +97,11 @@ class LibvirtProvider(Provider):
         return {"ip_vs": True}
 
     @classmethod
+    def prepare_host(cls) -> None:
+        """Try KVM once (cached), so the Vagrantfile rendered for this lab uses it where it works."""
+        libvirtd.kvm_works()
+
+    @classmethod
     def missing(cls) -> list[tuple[str, str]]:
         found = []
         for tool, piece, package in _TOOLS:

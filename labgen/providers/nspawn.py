@@ -19,6 +19,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
@@ -95,7 +96,7 @@ class NspawnProvider(Provider):
     # ---- up ----------------------------------------------------------------------------------
 
     def up(self, progress: Progress) -> None:
-        """Networks, overlays, boot (all nodes in parallel), then set up and provision each node."""
+        """Networks, overlays, boot and provisioning (nodes in parallel), setup of each node."""
         missing = self.missing()
         if missing:
             piece, command = missing[0]
@@ -114,9 +115,8 @@ class NspawnProvider(Provider):
             with progress.step(f"setting up {node} (hostname, ssh key, management address)"):
                 self._configure(node)
         self._write_ssh_config()
-        for node in names:
-            with progress.step(f"provisioning {node}"):
-                self._provision(node)
+        with progress.step(f"provisioning {', '.join(names)} (in parallel)"), ThreadPoolExecutor() as pool:
+            list(pool.map(self._provision, names))  # re-raises the first failure
 
     def _start(self, node: str) -> None:
         """Overlay + node namespace + links + nspawn, each only if not already there."""

@@ -43,7 +43,7 @@ def build(
 @app.command("list")
 def list_boxes(as_json: Json = False) -> None:
     """The boxes and roots on this host, and whether each matches its recipe."""
-    from labgen.boxes import rootfs
+    from labgen.boxes import rootfs, vagrant_box
 
     rows = [
         {
@@ -54,15 +54,12 @@ def list_boxes(as_json: Json = False) -> None:
             "current": rootfs.is_current(),
         },
     ]
-    try:
-        from labgen.boxes import vagrant_box
-
-        rows.append(vagrant_box.describe(rootfs.DEFAULT))
-    except ImportError:
-        pass
+    rows.append(vagrant_box.describe(rootfs.DEFAULT))
     if as_json:
         print_json(rows)
         return
     for row in rows:
         state = "current" if row["current"] else ("outdated" if row["built"] else "not built")
-        console.print(f"{row['name']:<12} {row['kind']:<14} {state:<10} {row['path']}", highlight=False)
+        console.print(
+            f"{row['name']:<12} {row['kind']:<14} {state:<10} {row['path']}", highlight=False, soft_wrap=True
+        )

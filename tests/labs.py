@@ -11,16 +11,16 @@ import pytest
 from tests.hostcheck import leftovers, snapshot
 
 
-def labgen(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def labgen(*args: str, timeout: float = 600, input: str | None = None) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "labgen", *args], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "labgen", *args], capture_output=True, text=True, timeout=timeout, input=input
     )
     assert "Traceback" not in result.stderr, result.stderr
     return result
 
 
-def ok(*args: str, timeout: float = 600) -> str:
-    result = labgen(*args, timeout=timeout)
+def ok(*args: str, timeout: float = 600, input: str | None = None) -> str:
+    result = labgen(*args, timeout=timeout, input=input)
     assert result.returncode == 0, f"labgen {' '.join(args)}:\n{result.stdout}{result.stderr}"
     return result.stdout
 

@@ -16,6 +16,12 @@ from labgen.lab import Lab
 from labgen.progress import Progress
 
 
+def stdin_from(given: str | None) -> dict:
+    """subprocess arguments that feed `given` to the command, or nothing at all: a command on a node
+    must never read the caller's own stdin by accident."""
+    return {"input": given} if given is not None else {"stdin": subprocess.DEVNULL}
+
+
 class Provider(ABC):
     name: ClassVar[str]
 
@@ -68,11 +74,13 @@ class Provider(ABC):
         """Remove every trace of the lab's machines and networks; idempotent."""
 
     def client_exec(
-        self, argv: list[str], *, timeout: float | None = None
+        self, argv: list[str], *, timeout: float | None = None, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         """Run argv in the client seat (the tutorial's "your local computer")."""
         netns = ["ip", "netns", "exec", self.lab.spec.client_namespace]
-        return subprocess.run(netns + argv, capture_output=True, text=True, timeout=timeout, check=False)
+        return subprocess.run(
+            netns + argv, capture_output=True, text=True, timeout=timeout, check=False, **stdin_from(input)
+        )
 
     def ssh_config(self) -> Path:
         return self.lab.ssh_config

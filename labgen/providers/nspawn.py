@@ -28,7 +28,7 @@ from labgen.boxes import rootfs
 from labgen.errors import LabgenError
 from labgen.lab import Lab
 from labgen.progress import Progress
-from labgen.providers.base import Provider
+from labgen.providers.base import Provider, stdin_from
 
 NSPAWN_RUN = Path("/run/systemd/nspawn")
 TMPFS_SOURCE = "labgen-nspawn"  # marks the tmpfs labgen mounted (and may unmount)
@@ -271,8 +271,8 @@ ip link set eth0 up
         env = ["env", "-i", f"PATH={NODE_PATH}", "HOME=/root", "LANG=C.UTF-8", "TERM=dumb"]
         full = ["nsenter", "-t", str(pid), "-a", "-r", "-w", *env, *argv]
         try:
-            return subprocess.run(full, capture_output=True, text=True, input=input,
-                                  timeout=timeout, check=False)
+            return subprocess.run(full, capture_output=True, text=True, timeout=timeout, check=False,
+                                  **stdin_from(input))
         except subprocess.TimeoutExpired as exc:
             out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
             return subprocess.CompletedProcess(full, 124, out, f"timed out after {timeout} s")

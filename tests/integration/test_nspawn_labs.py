@@ -50,6 +50,13 @@ def test_keepalived_up_again_changes_nothing(keepalived):
     assert "already up" in ok("up", "keepalived-rr", "--provider", "nspawn", "--name", keepalived.name)
 
 
+def test_exec_reads_stdin_only_when_asked(keepalived):
+    copy = ["exec", keepalived.name, "lb1", "--", "sh", "-c", "cat > /root/stdin.txt; cat /root/stdin.txt"]
+    assert ok(*copy[:1], "-i", *copy[1:], input="page\n") == "page\n"
+    assert ok(*copy, input="ignored\n") == ""
+    assert ok("exec", "-i", keepalived.name, "client", "--", "cat", input="seat\n") == "seat\n"
+
+
 @pytest.mark.skipif(not NO_IP_VS, reason="this host has ip_vs: LVS runs in the containers")
 def test_lvs_skip_is_stated_in_status_and_verify(keepalived, tmp_path):
     assert "no ip_vs" in status(keepalived)["skipped"][0]["reason"]

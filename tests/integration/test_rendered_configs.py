@@ -75,3 +75,37 @@ def test_vagrantfile_validates(tmp_path, blueprint):
         env={**os.environ, "VAGRANT_HOME": str(tmp_path / "vagrant.d")},
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+BYPASS_SCENARIO = """
+    set -e
+    script=/etc/keepalived/bypass_ipvs.sh vip={vip}
+    rules() {{ iptables -t nat -S PREROUTING | grep -c "$vip/32 -p tcp -j REDIRECT" || true; }}
+    ip link set eth1 up
+    $script add $vip; $script add $vip; echo "backup twice: $(rules)"
+    $script del $vip; echo "stale del on the backup: $(rules)"
+    for i in 1 2 3 4 5 6 7 8; do $script del $vip & $script add $vip & done; wait
+    echo "racing calls on the backup: $(rules)"
+    ip addr add $vip/24 dev eth1
+    $script add $vip; echo "director: $(rules)"
+    $script nonsense $vip 2>/dev/null || echo "bad action refused"
+    $script add 300.1.2.3 2>/dev/null || echo "bad address refused"
+"""
+
+
+def test_bypass_script_follows_the_vip_not_the_call_order(tmp_path):
+    """keepalived runs notify scripts concurrently: the rule must end up where the VIP is not."""
+    lab = render_lab("keepalived-rr", tmp_path / "lab", name=None, provider="libvirt", sets=[], force=False)
+    node = lab.spec.nodes[1]
+    scenario = BYPASS_SCENARIO.format(vip=lab.spec.vip).replace("'", "'\"'\"'")
+    result = run_in_node_root(lab.path / "files" / node.name, tmp_path / node.name, scenario)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines() == [
+        "backup twice: 1",
+        "stale del on the backup: 1",
+        "racing calls on the backup: 1",
+        "director: 0",
+        "bad action refused",
+        "bad address refused",
+    ], result.stdout + result.stderr
+    shutil.rmtree(tmp_path, ignore_errors=True)

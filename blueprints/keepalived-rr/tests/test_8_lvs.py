@@ -1,5 +1,7 @@
 """Tutorial: LVS round robin over both Apache servers, health checked by page digest."""
 
+import re
+
 import pytest
 
 from labgen.verify.poll import wait_for
@@ -7,9 +9,12 @@ from labgen.verify.poll import wait_for
 pytestmark = pytest.mark.usefixtures("lvs")
 
 
+REAL_SERVER = re.compile(r"^\s*->\s+(\d+\.\d+\.\d+\.\d+):\d+\s", re.MULTILINE)
+
+
 def real_servers(host, spec) -> set[str]:
-    table = host.check_output(f"ipvsadm -L -n -t {spec.vip}:{spec.http_port}")
-    return {line.split()[1].split(":")[0] for line in table.splitlines() if line.strip().startswith("->")}
+    """The real servers in the director's table (the "-> RemoteAddress:Port" heading is not one)."""
+    return set(REAL_SERVER.findall(host.check_output(f"ipvsadm -L -n -t {spec.vip}:{spec.http_port}")))
 
 
 def test_both_real_servers_in_the_table(preferred, spec):

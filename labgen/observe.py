@@ -69,3 +69,54 @@ def wait_vip_on(provider: Provider, nodes: list[str], timeout: float) -> None:
         expected=f"the VIP on {' and '.join(nodes) or 'no node'}",
         timeout=timeout,
     )
+
+
+def cluster_view(provider: Provider) -> dict[str, str]:
+    """Per node: "VIP" or "-", and for heartbeat what the daemon itself says it runs (cl_status
+    rscstatus: local, all, none, transition), or "heartbeat down" while it restarts."""
+    spec = provider.lab.spec
+    holders = vip_holders(provider)
+    view = {}
+    for node in spec.nodes:
+        words = ["VIP" if node.name in holders else "-"]
+        if spec.service == "heartbeat":
+            answer = provider.exec(node.name, ["cl_status", "rscstatus"], timeout=10)
+            words.append(answer.stdout.strip() if answer.returncode == 0 else "heartbeat down")
+        view[node.name] = " ".join(words)
+    return view
+
+
+def is_settled(view: dict[str, str]) -> bool:
+    """One VIP holder, and no daemon restarting, moving resources or claiming them all twice over."""
+    holders = [node for node, words in view.items() if words.startswith("VIP")]
+    resources = [words.split(" ", 1)[1] for words in view.values() if " " in words]
+    return (
+        len(holders) == 1
+        and all(r in ("local", "all", "none") for r in resources)
+        and resources.count("all") <= 1
+    )
+
+
+def quiet_time(spec: LabSpec) -> float:
+    """How long a settled look must last to be trusted. A healed partition makes heartbeat restart
+    itself a few seconds later (after "returning after partition"); a fault injected in that gap
+    can leave both nodes owning the VIP for good."""
+    if spec.service == "heartbeat":
+        return seconds(spec.params["deadtime"]) + 5
+    return 3 * spec.params["advert_int"]
+
+
+def wait_settled(provider: Provider, on: str | None = None) -> str:
+    """Wait for a settled cluster (with the VIP on `on`, if given); return the VIP holder."""
+    spec = provider.lab.spec
+    hold = quiet_time(spec)
+    where = f"on {on}" if on else "on one node"
+    view = wait_for(
+        lambda: cluster_view(provider),
+        lambda seen: is_settled(seen) and (on is None or seen[on].startswith("VIP")),
+        expected=f"the VIP {where} and the cluster quiet for {hold:g} s",
+        timeout=settle_time(spec) + hold,
+        hold=hold,
+    )
+    return next(node for node, words in view.items() if words.startswith("VIP"))
+

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 from labgen.errors import LabgenError
 from labgen.model.blueprint import seconds
-from labgen.observe import public_macs, settle_time, vip_holders
+from labgen.observe import public_macs, wait_settled
 from labgen.providers.base import Provider
 from labgen.verify import faults
 from labgen.verify.poll import wait_for
@@ -86,12 +86,7 @@ def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
     """Fault the VIP holder, wait for the other node to serve, undo, wait for failback."""
     spec = provider.lab.spec
     faults.check_fault(fault)
-    holders = wait_for(
-        lambda: vip_holders(provider), lambda seen: len(seen) == 1,
-        expected="exactly one node holding the VIP before the fault (a settled lab)",
-        timeout=settle_time(spec),
-    )
-    node = holders[0]
+    node = wait_settled(provider)
     other = next(n.name for n in spec.nodes if n.name != node)
     macs = public_macs(provider)
     probe = Probe(provider)

@@ -15,7 +15,7 @@ import testinfra
 
 from labgen.lab import Lab, LabSpec
 from labgen.labs import provider_for
-from labgen.observe import http_via_vip, public_macs, served_by, settle_time, wait_vip_on
+from labgen.observe import http_via_vip, public_macs, served_by, wait_settled
 from labgen.providers.base import Provider
 from labgen.verify import faults
 from labgen.verify.poll import wait_for
@@ -119,7 +119,8 @@ def macs(provider: Provider) -> dict[str, str]:
 
 @pytest.fixture
 def restore(provider: Provider, spec: LabSpec):
-    """Yields the faults module; afterwards heals the lab and waits for the VIP on the preferred node."""
+    """Yields the faults module; afterwards heals the lab and waits until it is settled again with the
+    VIP on the preferred node, so the next test starts from the state the tutorial describes."""
     yield faults
     faults.heal(provider)
-    wait_vip_on(provider, [spec.preferred.name], timeout=settle_time(spec))
+    wait_settled(provider, on=spec.preferred.name)

@@ -22,14 +22,19 @@ def wait_for(
     expected: str,
     timeout: float,
     interval: float = 0.1,
+    hold: float = 0,
 ) -> T:
-    """Call observe() until accept(value); return the value, or fail naming expected and seen."""
+    """Call observe() until accept(value), held for `hold` seconds in a row; return the value, or
+    fail naming expected and seen. The hold is for systems that look fine just before they move."""
     start = time.monotonic()
+    accepted_since = None
     while True:
         seen = observe()
-        if accept(seen):
+        now = time.monotonic()
+        accepted_since = (accepted_since or now) if accept(seen) else None
+        if accepted_since is not None and now - accepted_since >= hold:
             return seen
-        waited = time.monotonic() - start
+        waited = now - start
         if waited >= timeout:
             raise PollTimeout(f"expected {expected} within {timeout:g} s; after {waited:.1f} s saw {seen!r}")
         time.sleep(interval)

@@ -1,0 +1,22 @@
+"""is_settled: the look of a cluster that may be faulted or trusted."""
+
+import pytest
+
+from labgen.observe import is_settled
+
+
+@pytest.mark.parametrize(
+    ("view", "settled"),
+    [
+        ({"lb0": "VIP", "lb1": "-"}, True),
+        ({"lb0": "VIP", "lb1": "VIP"}, False),  # split brain
+        ({"lb0": "-", "lb1": "-"}, False),  # nobody serves
+        ({"lb0": "VIP local", "lb1": "- local"}, True),  # heartbeat, lb0 preferred
+        ({"lb0": "- none", "lb1": "VIP all"}, True),  # heartbeat after failover
+        ({"lb0": "VIP all", "lb1": "- all"}, False),  # both claim everything: stuck split brain
+        ({"lb0": "VIP local", "lb1": "- heartbeat down"}, False),  # restarting itself
+        ({"lb0": "VIP transition", "lb1": "- local"}, False),
+    ],
+)
+def test_is_settled(view, settled):
+    assert is_settled(view) is settled

@@ -1,0 +1,31 @@
+"""wait_for: bounded, says what it expected and saw, and can demand a condition hold a while."""
+
+import itertools
+
+import pytest
+
+from labgen.verify.poll import PollTimeout, wait_for
+
+
+def test_returns_the_first_accepted_value():
+    values = iter([1, 2, 3, 4])
+    assert wait_for(lambda: next(values), lambda v: v >= 3, expected="3", timeout=5, interval=0) == 3
+
+
+def test_timeout_names_expected_and_seen():
+    with pytest.raises(PollTimeout, match=r"expected the VIP on lb0 within 0.2 s; after 0.\d s saw 'lb1'"):
+        wait_for(lambda: "lb1", lambda v: v == "lb0", expected="the VIP on lb0", timeout=0.2, interval=0.05)
+
+
+def test_hold_restarts_when_the_condition_breaks():
+    # settled, broken once (a daemon restarting), then settled for good
+    looks = itertools.chain(["ok"] * 3, ["restarting"], itertools.repeat("ok"))
+    seen = []
+    result = wait_for(lambda: seen.append(next(looks)) or seen[-1], lambda v: v == "ok",
+                      expected="ok", timeout=5, interval=0.02, hold=0.1)
+    assert result == "ok" and "restarting" in seen and seen.index("restarting") < len(seen) - 3
+
+
+def test_hold_longer_than_the_timeout_fails():
+    with pytest.raises(PollTimeout):
+        wait_for(lambda: "ok", lambda v: v == "ok", expected="ok for 1 s", timeout=0.2, interval=0.05, hold=1)

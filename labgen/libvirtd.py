@@ -44,6 +44,7 @@ from pathlib import Path
 
 from labgen import paths
 from labgen.errors import LabgenError
+from labgen.processes import alive
 
 QEMU = "/usr/bin/qemu-system-x86_64"
 TB_CACHE_MIB = 128
@@ -108,7 +109,7 @@ class Daemon:
         found = {}
         for name in ("libvirtd", "virtlogd"):
             pid = _read_pid(self.root / f"{name}.pid")
-            if pid and _alive(pid):
+            if pid and alive(pid):
                 found[name] = pid
         return found
 
@@ -256,7 +257,7 @@ def _child_pids(d: Daemon) -> list[int]:
     found = []
     for pidfile in [*d.root.glob("run/qemu/*.pid"), *d.root.glob("run/network/*.pid")]:
         pid = _read_pid(pidfile)
-        if pidfile.name != "driver.pid" and pid and _alive(pid):  # driver.pid is libvirtd's
+        if pidfile.name != "driver.pid" and pid and alive(pid):  # driver.pid is libvirtd's
             found.append(pid)
     return found
 
@@ -264,7 +265,7 @@ def _child_pids(d: Daemon) -> list[int]:
 def _stop_pids(d: Daemon, timeout: float = 20) -> None:
     for name in ("libvirtd", "virtlogd"):  # libvirtd first: it talks to virtlogd
         pid = _read_pid(d.root / f"{name}.pid")
-        if pid and _alive(pid) and _is_command(pid, name):
+        if pid and alive(pid) and _is_command(pid, name):
             _kill(pid, timeout)
 
 
@@ -275,11 +276,11 @@ def _kill(pid: int, timeout: float) -> None:
     except ProcessLookupError:
         return
     deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if _alive(pid):
+    if alive(pid):
         os.kill(pid, signal.SIGKILL)
-        _wait(lambda: not _alive(pid), 5, f"pid {pid} to exit after SIGKILL")
+        _wait(lambda: not alive(pid), 5, f"pid {pid} to exit after SIGKILL")
 
 
 def _read_pid(path: Path) -> int | None:
@@ -289,13 +290,6 @@ def _read_pid(path: Path) -> int | None:
         return None
 
 
-def _alive(pid: int) -> bool:
-    """True for a live process (a zombie counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _is_command(pid: int, name: str) -> bool:

@@ -27,6 +27,7 @@ from labgen import netns
 from labgen.boxes import rootfs
 from labgen.errors import LabgenError
 from labgen.lab import Lab
+from labgen.processes import alive
 from labgen.progress import Progress
 from labgen.providers.base import Provider, stdin_from
 
@@ -405,7 +406,7 @@ ip link set eth0 up
         return None
 
     def _is_our_nspawn(self, pid: int, node: str) -> bool:
-        if not _alive(pid):
+        if not alive(pid):
             return False
         argv = _cmdline(pid)
         return bool(argv) and argv[0].endswith("systemd-nspawn") and \
@@ -495,14 +496,6 @@ def _remove_tree(path: Path) -> None:
 
 def _pids() -> list[int]:
     return [int(p) for p in os.listdir("/proc") if p.isdigit()]
-
-
-def _alive(pid: int) -> bool:
-    """Alive and not a zombie; reaps it when it is our own child."""
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
-    state = _status_fields(pid).get("State", "")
-    return bool(state) and not state.startswith("Z")
 
 
 def _status_fields(pid: int) -> dict[str, str]:

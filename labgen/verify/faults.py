@@ -8,6 +8,8 @@ a split brain.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from labgen.errors import LabgenError
 from labgen.providers.base import Provider
 
@@ -37,35 +39,11 @@ def check_fault(fault: str) -> str:
 
 
 def inject(provider: Provider, node: str, fault: str) -> None:
-    spec = provider.lab.spec
-    if fault == "stop":
-        _run(provider, node, ["systemctl", "stop", spec.daemon])
-    elif fault == "crash":
-        _run(provider, node, ["sh", "-c", _CRASH.format(unit=spec.daemon)])
-    elif fault == "freeze":
-        provider.freeze(node, True)
-    elif fault == "link-down":
-        for network in spec.networks:
-            provider.set_link(node, network, False)
-    elif fault == "reboot":
-        provider.reboot(node)
-    elif fault == "partition":
-        for each in spec.nodes:
-            _run(provider, each.name, _partition_rule(provider, "-I"))
+    _FAULTS[fault][0](provider, node)
 
 
 def undo(provider: Provider, node: str, fault: str) -> None:
-    spec = provider.lab.spec
-    if fault in ("stop", "crash"):
-        _run(provider, node, ["systemctl", "start", spec.daemon])
-    elif fault == "freeze":
-        provider.freeze(node, False)
-    elif fault == "link-down":
-        for network in spec.networks:
-            provider.set_link(node, network, True)
-    elif fault == "partition":
-        for each in spec.nodes:
-            _run(provider, each.name, _partition_rule(provider, "-D"))
+    _FAULTS[fault][1](provider, node)
 
 
 def heal(provider: Provider) -> None:
@@ -101,3 +79,56 @@ def _run(provider: Provider, node: str, argv: list[str]) -> None:
         raise LabgenError(
             f"{node}: `{' '.join(argv)}` failed: {result.stderr.strip() or result.stdout.strip()}"
         )
+
+
+Action = Callable[[Provider, str], None]
+
+
+def _daemon(verb: str) -> Action:
+    return lambda provider, node: _run(provider, node, ["systemctl", verb, provider.lab.spec.daemon])
+
+
+def _crash(provider: Provider, node: str) -> None:
+    _run(provider, node, ["sh", "-c", _CRASH.format(unit=provider.lab.spec.daemon)])
+
+
+def _frozen(frozen: bool) -> Action:
+    return lambda provider, node: provider.freeze(node, frozen)
+
+
+def _links(up: bool) -> Action:
+    def act(provider: Provider, node: str) -> None:
+        for network in provider.lab.spec.networks:
+            provider.set_link(node, network, up)
+
+    return act
+
+
+def _partition(action: str) -> Action:
+    """Both nodes drop the cluster's traffic, whichever node the fault names."""
+
+    def act(provider: Provider, node: str) -> None:
+        for each in provider.lab.spec.nodes:
+            _run(provider, each.name, _partition_rule(provider, action))
+
+    return act
+
+
+def _reboot(provider: Provider, node: str) -> None:
+    provider.reboot(node)
+
+
+def _nothing(provider: Provider, node: str) -> None:
+    """A rebooted node comes back by itself."""
+
+
+# fault -> (inject, undo)
+_FAULTS: dict[str, tuple[Action, Action]] = {
+    "stop": (_daemon("stop"), _daemon("start")),
+    "crash": (_crash, _daemon("start")),
+    "freeze": (_frozen(True), _frozen(False)),
+    "link-down": (_links(False), _links(True)),
+    "reboot": (_reboot, _nothing),
+    "partition": (_partition("-I"), _partition("-D")),
+}
+

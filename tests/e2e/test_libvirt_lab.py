@@ -22,6 +22,7 @@ from labgen import libvirtd
 from labgen.boxes import vagrant_box
 from labgen.lab import Lab
 from labgen.observe import http_via_vip, vip_holders
+from labgen.processes import alive
 from tests.labs import labgen, ok
 
 pytestmark = pytest.mark.libvirt
@@ -83,12 +84,6 @@ def lab_pids(lab: Lab) -> list[int]:
     return pids
 
 
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @pytest.fixture(scope="module")

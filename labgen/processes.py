@@ -1,0 +1,18 @@
+"""Processes labgen started, looked at by PID (never by name: the host is shared)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+
+def alive(pid: int) -> bool:
+    """Alive and not a zombie; reaps it when it is our own child, so a killed child counts as gone."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

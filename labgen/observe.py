@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from labgen.lab import LabSpec
 from labgen.model.blueprint import seconds
 from labgen.providers.base import Provider
@@ -71,30 +73,65 @@ def wait_vip_on(provider: Provider, nodes: list[str], timeout: float) -> None:
     )
 
 
-def cluster_view(provider: Provider) -> dict[str, str]:
+def cluster_view(provider: Provider, macs: dict[str, str] | None = None) -> dict[str, str]:
     """Per node: "VIP" or "-", and for heartbeat what the daemon itself says it runs (cl_status
-    rscstatus: local, all, none, transition), or "heartbeat down" while it restarts."""
+    rscstatus: local, all, none, transition), or "heartbeat down" while it restarts. With the
+    nodes' MACs, also whose MAC the client seat sends the VIP's traffic to."""
     spec = provider.lab.spec
     holders = vip_holders(provider)
-    view = {}
+    view = {"client": f"sees {vip_seen_from_client(provider, macs)}"} if macs else {}
     for node in spec.nodes:
         words = ["VIP" if node.name in holders else "-"]
         if spec.service == "heartbeat":
             answer = provider.exec(node.name, ["cl_status", "rscstatus"], timeout=10)
             words.append(answer.stdout.strip() if answer.returncode == 0 else "heartbeat down")
+        elif node.name in holders and spec.features.get("ip_vs", True):
+            words.append(f"pool {_pool_size(provider, node.name)}/{len(spec.nodes)}")
         view[node.name] = " ".join(words)
     return view
 
 
-def is_settled(view: dict[str, str]) -> bool:
-    """One VIP holder, and no daemon restarting, moving resources or claiming them all twice over."""
+def _pool_size(provider: Provider, director: str) -> int:
+    """How many real servers the director's LVS table holds (a failed health check removes one)."""
+    spec = provider.lab.spec
+    table = provider.exec(director, ["ipvsadm", "-L", "-n", "-t", f"{spec.vip}:{spec.http_port}"], timeout=10)
+    return len(real_servers_in(table.stdout))
+
+
+_REAL_SERVER = re.compile(r"^\s*->\s+(\d+\.\d+\.\d+\.\d+):\d+\s", re.MULTILINE)
+
+
+def real_servers_in(table: str) -> set[str]:
+    """The real servers in `ipvsadm -L -n` output (its "-> RemoteAddress:Port" heading is not one)."""
+    return set(_REAL_SERVER.findall(table))
+
+
+def is_settled(seen: dict[str, str]) -> bool:
+    """One VIP holder, no daemon restarting, moving resources or claiming them all twice over, and
+    (LVS) every real server back in the director's pool, and the client seat talking to the holder."""
+    view = dict(seen)
+    client = view.pop("client", None)
     holders = [node for node, words in view.items() if words.startswith("VIP")]
-    resources = [words.split(" ", 1)[1] for words in view.values() if " " in words]
+    if client is not None and holders and client != f"sees {holders[0]}":
+        return False
+    pools = [words.split("pool ", 1)[1] for words in view.values() if "pool " in words]
+    resources = [words.split(" ", 1)[1] for words in view.values() if " " in words and "pool " not in words]
     return (
         len(holders) == 1
         and all(r in ("local", "all", "none") for r in resources)
         and resources.count("all") <= 1
+        and all(len(set(pool.split("/"))) == 1 for pool in pools)
     )
+
+
+def serving_bound(spec: LabSpec) -> float:
+    """How long HTTP may take to come back after the VIP moved: LVS keeps sending to a dead real
+    server until its health check fails (delay_loop + the retries), heartbeat has no such delay."""
+    if spec.service != "keepalived" or not spec.features.get("ip_vs", True):
+        return 10
+    hc, lvs = spec.params["health_check"], spec.params["lvs"]
+    tries = hc["retry"] + 1
+    return lvs["delay_loop"] + tries * hc["connect_timeout"] + hc["retry"] * hc["delay_before_retry"] + 10
 
 
 def quiet_time(spec: LabSpec) -> float:
@@ -111,11 +148,12 @@ def wait_settled(provider: Provider, on: str | None = None) -> str:
     spec = provider.lab.spec
     hold = quiet_time(spec)
     where = f"on {on}" if on else "on one node"
+    macs = public_macs(provider)
     view = wait_for(
-        lambda: cluster_view(provider),
+        lambda: cluster_view(provider, macs),
         lambda seen: is_settled(seen) and (on is None or seen[on].startswith("VIP")),
         expected=f"the VIP {where} and the cluster quiet for {hold:g} s",
-        timeout=settle_time(spec) + hold,
+        timeout=settle_time(spec) + serving_bound(spec) + hold,
         hold=hold,
     )
     return next(node for node, words in view.items() if words.startswith("VIP"))

@@ -70,6 +70,10 @@ class Keepalived(Strict):
         "preferred": "LVS_MASTER",
         "backup": "LVS_SLAVE",
     }
+    # seconds between the master's repeated gratuitous ARPs (0: only on becoming master, as the
+    # tutorial): after a healed split brain the master never becomes master again, so clients that
+    # learned the backup's MAC keep it, and the backup serves them behind LVS's back
+    garp_master_refresh: int = Field(10, ge=0, le=3600)
     lvs: LVS = LVS()
     health_check: HealthCheck = HealthCheck()
 

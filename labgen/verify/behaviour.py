@@ -7,7 +7,7 @@ polls, and leaves healing to the suite's `restore` fixture.
 from __future__ import annotations
 
 from labgen.lab import LabSpec
-from labgen.observe import settle_time, vip_holders, vip_seen_from_client, wait_vip_on
+from labgen.observe import serving_bound, settle_time, vip_holders, vip_seen_from_client, wait_vip_on
 from labgen.providers.base import Provider
 from labgen.verify import faults
 from labgen.verify.fixtures import Client
@@ -16,16 +16,6 @@ from labgen.verify.poll import wait_for
 
 def backup_name(spec: LabSpec) -> str:
     return next(n.name for n in spec.nodes if n.role == "backup")
-
-
-def serving_bound(spec: LabSpec) -> float:
-    """How long HTTP may take to come back after the VIP moved: LVS keeps sending to a dead real
-    server until its health check fails (delay_loop + the retries), heartbeat has no such delay."""
-    if spec.service != "keepalived" or not spec.features.get("ip_vs", True):
-        return 10
-    hc, lvs = spec.params["health_check"], spec.params["lvs"]
-    tries = hc["retry"] + 1
-    return lvs["delay_loop"] + tries * hc["connect_timeout"] + hc["retry"] * hc["delay_before_retry"] + 10
 
 
 def wait_vip_seen_on(provider: Provider, macs: dict[str, str], node: str, timeout: float) -> None:

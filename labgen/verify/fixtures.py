@@ -7,7 +7,10 @@ namespace; behaviour tests take `restore`, which puts the lab back the way it wa
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -97,6 +100,24 @@ class Client:
 
     def served_by(self, source: str | None = None) -> str | None:
         return served_by(self.spec, self.get(source))
+
+    @contextlib.contextmanager
+    def extra_addresses(self, addresses: list[str]) -> Iterator[None]:
+        """Give the seat more client addresses for a while (new clients, with no LVS history)."""
+        prefix = ipaddress.ip_network(self.spec.networks[self.spec.vip_network].cidr).prefixlen
+        added = []
+        try:
+            for address in addresses:
+                self._ip("add", f"{address}/{prefix}")
+                added.append(address)
+            yield
+        finally:
+            for address in added:
+                self._ip("del", f"{address}/{prefix}")
+
+    def _ip(self, verb: str, address: str) -> None:
+        done = self.provider.client_exec(["ip", "addr", verb, address, "dev", "eth0"], timeout=10)
+        assert done.returncode == 0, f"client seat: ip addr {verb} {address}: {done.stderr.strip()}"
 
     def wait_served_by(self, node: str, timeout: float, source: str | None = None) -> None:
         wait_for(

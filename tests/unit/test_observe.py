@@ -16,6 +16,10 @@ from labgen.observe import is_settled
         ({"lb0": "VIP all", "lb1": "- all"}, False),  # both claim everything: stuck split brain
         ({"lb0": "VIP local", "lb1": "- heartbeat down"}, False),  # restarting itself
         ({"lb0": "VIP transition", "lb1": "- local"}, False),
+        ({"lb0": "VIP pool 2/2", "lb1": "-"}, True),  # keepalived-rr with LVS
+        ({"lb0": "VIP pool 1/2", "lb1": "-"}, False),  # a real server still failing its check
+        ({"lb0": "VIP", "lb1": "-", "client": "sees lb0"}, True),
+        ({"lb0": "VIP", "lb1": "-", "client": "sees lb1"}, False),  # a stale ARP entry after split brain
     ],
 )
 def test_is_settled(view, settled):

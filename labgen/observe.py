@@ -125,13 +125,14 @@ def is_settled(seen: dict[str, str]) -> bool:
 
 
 def serving_bound(spec: LabSpec) -> float:
-    """How long HTTP may take to come back after the VIP moved: LVS keeps sending to a dead real
-    server until its health check fails (delay_loop + the retries), heartbeat has no such delay."""
+    """How long the LVS pool may take to follow a real server's health: a change can land just as
+    a check cycle starts (its retries run out first), then the verdict waits for the next
+    delay_loop. Heartbeat has no pool: 10 s."""
     if spec.service != "keepalived" or not spec.features.get("ip_vs", True):
         return 10
     hc, lvs = spec.params["health_check"], spec.params["lvs"]
-    tries = hc["retry"] + 1
-    return lvs["delay_loop"] + tries * hc["connect_timeout"] + hc["retry"] * hc["delay_before_retry"] + 10
+    cycle = (hc["retry"] + 1) * (hc["connect_timeout"] + hc["delay_before_retry"])
+    return 2 * lvs["delay_loop"] + cycle + 10
 
 
 def quiet_time(spec: LabSpec) -> float:

@@ -22,9 +22,20 @@ from labgen.model.blueprint import Blueprint
 from labgen.model.load import Source
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between runs: compiling them is most of what render spends."""
+    folder = paths.home() / "cache" / "jinja"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # a read-only home: render still works, only slower
+    return jinja2.FileSystemBytecodeCache(str(folder))
+
+
 def _environment(*folders: Path) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+        bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -252,14 +252,16 @@ def qemu_rss_mib(name: str) -> float:
 
 
 def libvirt_section(repeat: int) -> list[dict]:
-    """keepalived-rr on two TCG/KVM VMs: up against the bare boot of the same VMs, down, memory."""
-    up, floor, down, memory = [], [], [], []
+    """keepalived-rr on two TCG/KVM VMs: up against the bare boot of the same VMs, verify, down, memory."""
+    up, verify, floor, down, memory = [], [], [], [], []
     for i in range(repeat):
         name = f"bench-vm{i}"
         up.append(
             timed(lambda name=name: labgen("up", "keepalived-rr", "--provider", "libvirt", "--name", name))
         )
         memory.append(qemu_rss_mib(name))
+        if i == 0:
+            verify.append(timed(lambda name=name: labgen("verify", name)))
         floor.append(libvirt_floor(name))
         down.append(timed(lambda name=name: labgen("down", name)))
     floor_spread = spread(floor)
@@ -272,6 +274,7 @@ def libvirt_section(repeat: int) -> list[dict]:
             "how": "same domains",
         },
         figure("keepalived-rr: up (VIP on lb0)", up, floor_spread, "< 1.5x floor", how),
+        figure("keepalived-rr: verify", verify, None, "", how + " (whole testinfra suite with LVS, once)"),
         figure("keepalived-rr: down", down, None, "", how),
         {
             "name": "keepalived-rr: memory of both qemu (MiB)",

@@ -1,6 +1,6 @@
 """labgen's benchmark: every figure against a floor measured in the same run, with its spread.
 
-    .venv/bin/python bench/run.py [--sections cli,nspawn,libvirt,failover] [--repeat N]
+    .venv/bin/python bench/run.py [--sections cli,nspawn,libvirt,failover] [--repeat N] [--update]
 
 Writes BENCHMARKS.md (a table a person reads) and bench/results.json (for programs). This machine
 is shared and noisy, so targets are ratios against a floor (a bare Python start, a bare container
@@ -313,9 +313,10 @@ def markdown(results: dict) -> str:
         "",
     ]
     for section, figures in results["sections"].items():
+        lines += [f"## {section}", ""]
+        if when := results.get("measured", {}).get(section):
+            lines += [f"Section measured {when}.", ""]
         lines += [
-            f"## {section}",
-            "",
             "| figure | min | median | max | n | vs floor | target | how |",
             "|---|---|---|---|---|---|---|---|",
         ]
@@ -336,14 +337,20 @@ def main() -> None:
     parser.add_argument("--sections", default=",".join(SECTIONS))
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument(
+        "--update", action="store_true", help="keep the other sections of bench/results.json (same machine)"
+    )
     args = parser.parse_args()
-    results = {"machine": machine(), "sections": {}}
+    saved = ROOT / "bench" / "results.json"
+    results = json.loads(saved.read_text()) if args.update and saved.exists() else {"sections": {}}
+    results["machine"] = machine()
     for section in args.sections.split(","):
         if section not in SECTIONS:
             sys.exit(f"bench: unknown section {section!r}; known: {', '.join(SECTIONS)}")
         print(f"bench: {section} …", file=sys.stderr)
         results["sections"][section] = SECTIONS[section](args.repeat)
-    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        results.setdefault("measured", {})[section] = results["machine"]["date"]
+    saved.write_text(json.dumps(results, indent=2) + "\n")
     args.out.write_text(markdown(results))
     print(markdown(results))
 

@@ -138,7 +138,8 @@ def _report(spec, fault, node, other, macs, samples, t_fault, t_undo) -> Report:
         return None if t is None else round((t - origin) * 1000, 1)
 
     moved = _first(samples, lambda s: s[3] == macs[other])
-    first_fail = _first(samples, lambda s: not s[1])
+    # the failover's own outage only; a failback can interrupt service too (counted in requests_failed)
+    first_fail = _first(samples, lambda s: not s[1] and s[0] < t_undo)
     restored = _first(samples, lambda s: s[1] and first_fail and s[0] > first_fail[0])
     failback = _first(samples, lambda s: s[0] >= t_undo and s[3] == macs[node])
     expected, rule = expected_failover(spec, fault)

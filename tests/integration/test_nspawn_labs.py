@@ -117,7 +117,9 @@ def test_heartbeat_verify_passes(heartbeat):
 def test_heartbeat_crash_fails_over_after_deadtime(heartbeat):
     report = heartbeat.failover("crash")
     assert 4000 <= report["vip_moved_ms"] <= 8000, report  # deadtime 5 s
-    assert report["requests_failed"] > 0 and report["service_restored_ms"] is not None
+    # the crashed node's stale IP is dropped before heartbeat starts again, so its gratuitous ARP
+    # turns the client back at once (without it: about 50 s of failed requests)
+    assert report["failback_ms"] is not None and report["failback_ms"] < 15000, report
 
 
 def test_authkeys_mode_644_is_caught(heartbeat):

@@ -97,13 +97,14 @@ def write_lab(bp: Blueprint, source: Source, spec: LabSpec, out: Path, force: bo
 def _fill(folder: Path, bp: Blueprint, source: Source, spec: LabSpec) -> None:
     files = NodeFiles(bp, source, spec)
     shared = _environment(paths.templates_dir(), paths.data_dir())
+    writes_units = any(f.path.startswith("/etc/systemd/") for f in bp.files)
     for node in spec.nodes:
         rendered = {f.path: files.render(node.name, f.path) for f in bp.files}
         for entry in bp.files:
             target = folder / "files" / node.name / entry.path.lstrip("/")
             _write(target, rendered[entry.path], mode=int(entry.mode, 8))
         script = shared.get_template("provision.sh.j2").render(
-            lab=spec, bp=bp, node=node, files=bp.files, rendered=rendered
+            lab=spec, bp=bp, node=node, files=bp.files, rendered=rendered, writes_units=writes_units
         )
         _write(folder / "provision" / f"{node.name}.sh", script, mode=0o755)
     _write(folder / "Vagrantfile", _vagrantfile(shared, spec))

@@ -35,7 +35,6 @@ NSPAWN_RUN = Path("/run/systemd/nspawn")
 TMPFS_SOURCE = "labgen-nspawn"  # marks the tmpfs labgen mounted (and may unmount)
 FREEZER = Path("/sys/fs/cgroup/freezer/labgen")
 BOOT_TIMEOUT = 90.0
-GRACE = 6.0  # seconds a node gets to shut down cleanly at `down`
 NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CAPABILITIES = "CAP_NET_ADMIN,CAP_IPC_LOCK,CAP_SYS_NICE,CAP_SYS_RESOURCE"
 
@@ -317,7 +316,7 @@ ip link set eth0 up
         self.spec.node(node)
         if self._frozen(node):
             self._set_freezer(node, "THAWED")
-        self._kill(node, hard=True)
+        self._kill(node)
         # a real reset loses addresses, routes, iptables and sysctls: a new namespace does too
         netns.delete_netns(self.machine(node))
         self._start(node)
@@ -333,9 +332,11 @@ ip link set eth0 up
         for node in names:
             if self._frozen(node):
                 self._set_freezer(node, "THAWED")
-            self._signal(node, signal.SIGTERM)
+            # a lab being thrown away needs no clean shutdown (its overlay is deleted next):
+            # heartbeat alone takes 2 s to release its resources while systemd stops it
+            self._kill_init(node)
         for node in names:
-            self._kill(node, hard=False)
+            self._kill(node)
         for node in names:
             _unmount(self._merged(node))
             netns.delete_netns(self.machine(node))
@@ -363,17 +364,14 @@ ip link set eth0 up
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
 
-    def _kill(self, node: str, hard: bool) -> None:
-        """Stop the node: hard = SIGKILL its init now (the whole container dies with it), else
-        give the SIGTERM already sent GRACE seconds; nspawn then exits and cleans up itself."""
-        if hard:
-            self._kill_init(node)
-        if not self._wait_gone(node, 3 if hard else GRACE):
-            self._kill_init(node)
+    def _kill(self, node: str) -> None:
+        """Pull the plug: SIGKILL the node's init (the whole container dies with it); nspawn then
+        exits and cleans up after itself, or is killed too if it does not."""
+        self._kill_init(node)
+        if not self._wait_gone(node, 5):
+            self._signal(node, signal.SIGKILL)
             if not self._wait_gone(node, 5):
-                self._signal(node, signal.SIGKILL)
-                if not self._wait_gone(node, 5):
-                    raise LabgenError(f"systemd-nspawn of {node} does not exit, even after SIGKILL")
+                raise LabgenError(f"systemd-nspawn of {node} does not exit, even after SIGKILL")
         self._pid_file(node).unlink(missing_ok=True)
         # nspawn leaves its propagation dir behind when its container is killed
         leftover = NSPAWN_RUN / "propagate" / self.machine(node)

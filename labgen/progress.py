@@ -10,12 +10,14 @@ from rich.console import Console
 
 
 class Progress:
-    """Prints one line per step as it starts and as it ends (with its duration)."""
+    """Prints one line per step as it starts and as it ends (with its duration); keeps the
+    durations in `steps`, so a command can record where its time went."""
 
     def __init__(self, console: Console | None = None, quiet: bool = False):
         self.console = console or Console(stderr=True)
         self.quiet = quiet
         self.started = time.monotonic()
+        self.steps: list[dict] = []
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -25,8 +27,9 @@ class Progress:
         begun = time.monotonic()
         with self.console.status(f"[bold]{text}[/] …") if not self.quiet else _nothing():
             yield
+        took = time.monotonic() - begun
+        self.steps.append({"step": text, "seconds": round(took, 3)})
         if not self.quiet:
-            took = time.monotonic() - begun
             self.console.print(f"[green]✓[/] {text} [dim]({took:.1f} s)[/]")
 
     def note(self, text: str) -> None:

@@ -44,7 +44,20 @@ def lab_report(lab) -> dict:
         "nodes": nodes,
         "vip_holders": vip_holders(provider) if running else [],
         "skipped": [s.model_dump() for s in lab.spec.skipped],
+        "up_timing": _up_timing(lab),
     }
+
+
+def _up_timing(lab) -> dict | None:
+    """What the last `up` of this lab recorded (labgen.cli.up), without its per-step list."""
+    import json
+
+    try:
+        timing = json.loads((lab.path / "logs" / "up.json").read_text())
+    except (OSError, ValueError):
+        return None
+    timing.pop("steps", None)
+    return timing
 
 
 def print_lab(lab) -> None:

@@ -42,6 +42,7 @@ def up(
     try:
         provider = provider_for(lab)
         provider.up(progress)
+        ready = progress.elapsed()
         with progress.step(f"{lab.spec.daemon} elects {lab.spec.preferred.name} to hold the VIP"):
             wait_vip_on(provider, [lab.spec.preferred.name], timeout=settle_time(lab.spec))
     except BaseException:
@@ -52,7 +53,33 @@ def up(
     from labgen.cli.status import print_lab
 
     print_lab(lab)
-    console.print(f"up in {progress.elapsed():.0f} s. Next: labgen verify {lab_name}")
+    _report_timing(lab, progress, ready)
+    console.print(f"Next: labgen verify {lab_name}")
+
+
+def _report_timing(lab, progress, ready: float) -> None:
+    """Where up's time went, split into what the provider spent (ready: machines booted and
+    provisioned) and the protocol's own first election; kept in LAB/logs/up.json."""
+    import json
+
+    from labgen.verify.failover import expected_election
+
+    total = progress.elapsed()
+    expected_ms, rule = expected_election(lab.spec)
+    timing = {
+        "ready_s": round(ready, 2),
+        "election_s": round(total - ready, 2),
+        "election_expected_s": expected_ms / 1000,
+        "election_rule": rule,
+        "total_s": round(total, 2),
+        "steps": progress.steps,
+    }
+    (lab.logs_dir / "up.json").write_text(json.dumps(timing, indent=2) + "\n")
+    console.print(
+        f"up in {total:.1f} s: machines ready in {ready:.1f} s, then {lab.spec.daemon} elected "
+        f"{lab.spec.preferred.name} in {total - ready:.1f} s (protocol: {expected_ms / 1000:.2f} s, {rule})",
+        highlight=False,
+    )
 
 
 def _already_there(name: str) -> None:

@@ -21,6 +21,7 @@ from labgen.verify import faults
 from labgen.verify.poll import wait_for
 
 INTERVAL = 0.05
+HEARTBEAT_RQSTDELAY_S = 10  # heartbeat's resource request delay, fixed in its source
 
 
 @dataclass
@@ -177,10 +178,25 @@ def expected_failover(spec, fault: str) -> tuple[float | None, str]:
     if spec.service == "keepalived":
         if fault == "stop":
             return None, "a stopping master sends priority 0: the backup takes over at once (~1 advert)"
-        advert, prio = p["advert_int"], p["priorities"]["backup"]
-        return round((3 * advert + (256 - prio) / 256 * advert) * 1000, 1), (
-            f"3 x advert_int + (256 - {prio})/256 x advert_int (VRRP master down interval)"
-        )
+        expected, rule = _master_down(p["advert_int"], p["priorities"]["backup"])
+        return expected, f"{rule} (VRRP master down interval)"
     if fault == "stop":
         return None, "a stopping heartbeat releases its resources and tells its peer at once"
     return seconds(p["deadtime"]) * 1000, "deadtime: the peer is declared dead after it"
+
+
+def expected_election(spec) -> tuple[float, str]:
+    """What the protocol says the first VIP election after `up` takes, in ms, and the rule used:
+    the part of `up` that no provider can make faster."""
+    p = spec.params
+    if spec.service == "keepalived":
+        expected, rule = _master_down(p["advert_int"], p["priorities"]["preferred"])
+        return expected, f"a starting MASTER first waits the master down interval, {rule}"
+    return HEARTBEAT_RQSTDELAY_S * 1000, "heartbeat's fixed resource request delay (RQSTDELAY)"
+
+
+def _master_down(advert: float, priority: int) -> tuple[float, str]:
+    """VRRP's master down interval (RFC 5798 6.1) in ms, and how it was computed."""
+    return round((3 * advert + (256 - priority) / 256 * advert) * 1000, 1), (
+        f"3 x advert_int + (256 - {priority})/256 x advert_int"
+    )

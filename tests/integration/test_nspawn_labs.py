@@ -46,6 +46,23 @@ def test_keepalived_up_ends_with_vip_on_lb0_and_http_from_the_client(keepalived)
     assert page.strip() == "Welcome to WebServer 1"
 
 
+def assert_up_timing(lab) -> None:
+    """up records where its time went: the machines' part, then the protocol's first election,
+    which cannot beat the protocol's own delay by more than the provisioners' skew."""
+    timing = status(lab)["up_timing"]
+    assert timing["ready_s"] + timing["election_s"] == pytest.approx(timing["total_s"], abs=0.02)
+    expected = timing["election_expected_s"]
+    assert expected - 1 <= timing["election_s"] <= expected + 5, timing
+
+
+def test_keepalived_up_records_ready_then_the_vrrp_election(keepalived):
+    assert_up_timing(keepalived)
+
+
+def test_heartbeat_up_records_ready_then_its_resource_request_delay(heartbeat):
+    assert_up_timing(heartbeat)
+
+
 def test_keepalived_up_again_changes_nothing(keepalived):
     assert "already up" in ok("up", "keepalived-rr", "--provider", "nspawn", "--name", keepalived.name)
 

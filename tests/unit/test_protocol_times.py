@@ -1,0 +1,39 @@
+"""What the protocols promise, the yardstick for failover and for up's first election."""
+
+from __future__ import annotations
+
+import pytest
+
+from labgen.render import render_lab
+from labgen.verify.failover import expected_election, expected_failover
+
+
+def spec(tmp_path, blueprint: str, sets=()):
+    lab = render_lab(blueprint, tmp_path / "lab", name=None, provider="nspawn", sets=list(sets), force=False)
+    return lab.spec
+
+
+def test_keepalived_failover_waits_the_backups_master_down_interval(tmp_path):
+    expected, rule = expected_failover(spec(tmp_path, "keepalived-rr"), "crash")
+    assert expected == pytest.approx(3 * 1000 + (256 - 50) / 256 * 1000, abs=0.1)
+    assert "(256 - 50)" in rule
+
+
+def test_keepalived_first_election_waits_the_masters_own_interval(tmp_path):
+    expected, _ = expected_election(spec(tmp_path, "keepalived-rr"))
+    assert expected == pytest.approx(3 * 1000 + (256 - 100) / 256 * 1000, abs=0.1)
+
+
+def test_sub_second_vrrp_scales_the_election(tmp_path):
+    sets = ["keepalived.vrrp_version=3", "keepalived.auth_type=none", "keepalived.advert_int=0.1"]
+    expected, _ = expected_election(spec(tmp_path, "keepalived-rr", sets))
+    assert expected == pytest.approx(300 + (256 - 100) / 256 * 100, abs=0.1)
+
+
+def test_heartbeat_first_election_is_its_fixed_request_delay(tmp_path):
+    expected, rule = expected_election(spec(tmp_path, "heartbeat-nginx"))
+    assert expected == 10_000 and "RQSTDELAY" in rule
+
+
+def test_heartbeat_failover_is_deadtime(tmp_path):
+    assert expected_failover(spec(tmp_path, "heartbeat-nginx"), "crash")[0] == 5000

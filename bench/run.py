@@ -95,7 +95,9 @@ def up_figures(blueprint: str, ups: list[dict], floor: dict, target: str, how: s
         figure(f"{blueprint}: up: machines ready", [u["ready_s"] for u in ups], floor, target,
                "from up's first step to the last provisioner's end, as up records it in logs/up.json"),
         figure(f"{blueprint}: up: first election", [u["election_s"] for u in ups], None,
-               f"protocol {expected:.2f} s", rule),
+               f"protocol {expected:.2f} s", f"{rule}; from ready to the VIP seen on lb0: the daemon "
+               "starts in the provisioner's last step, so what up does after it (libvirt: the ssh "
+               "config) overlaps the election"),
     ]
 
 

@@ -122,7 +122,7 @@ class LibvirtProvider(Provider):
         with progress.step("KVM or TCG (tried once, then cached)"):
             kvm = libvirtd.kvm_works()
         tcg = 'libvirt.driver = "qemu"' in self._vagrantfile()
-        progress.note("KVM works here" if kvm else "KVM does not work here: TCG, ~90 s for two VMs")
+        progress.note("KVM works here" if kvm else "KVM does not work here: TCG, about 50 s for two VMs")
         if kvm and tcg:
             progress.note("this Vagrantfile was rendered for TCG before the probe: it runs as TCG")
         for box in sorted(_local_boxes(spec)):

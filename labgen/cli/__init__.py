@@ -41,6 +41,4 @@ def main() -> None:
     except LabgenError as exc:
         print(f"labgen: error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        print("labgen: interrupted; `labgen down LAB` removes whatever was started", file=sys.stderr)
-        sys.exit(130)
+    # Ctrl-C: typer exits 130 without a traceback; `up` says itself how to clean up after it

@@ -8,6 +8,7 @@ import sys
 from rich.console import Console
 
 console = Console()
+errors = Console(stderr=True, soft_wrap=True)  # what went wrong, one line each, apart from results
 
 
 def print_json(data: object) -> None:

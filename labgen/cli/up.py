@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from labgen.cli.options import Blueprint, Provider, Sets
-from labgen.cli.output import console
+from labgen.cli.output import console, errors
 
 
 def up(
@@ -46,7 +46,7 @@ def up(
         with progress.step(f"{lab.spec.daemon} elects {lab.spec.preferred.name} to hold the VIP"):
             wait_vip_on(provider, [lab.spec.preferred.name], timeout=settle_time(lab.spec))
     except BaseException:
-        console.print(
+        errors.print(
             f"[red]up did not finish[/]; logs in {lab.logs_dir}; `labgen down {lab_name}` removes it"
         )
         raise

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -84,6 +86,11 @@ def lab_pids(lab: Lab) -> list[int]:
     return pids
 
 
+
+
+def namespaces(snapshot: dict[str, str]) -> set[str]:
+    """The names in `ip netns list` (each line: NAME [(id: N)])."""
+    return {line.split()[0] for line in snapshot["netns"].splitlines()}
 
 
 @pytest.fixture(scope="module")
@@ -222,6 +229,40 @@ def test_reboot_comes_back(provider) -> None:
     assert provider.status()["lb1"] == "running"
 
 
+def test_interrupted_second_lab_is_removed_by_down_and_the_first_never_notices(provider) -> None:
+    """A second lab of the same blueprint, with the same addresses, started beside the first and
+    interrupted by Ctrl-C while its VMs boot; `labgen down` then removes every trace of it."""
+    from labgen.labs import find_lab
+
+    name = f"{LAB_NAME}-b"
+    labgen("down", name)  # leftovers of an interrupted earlier run
+    before = host_snapshot()
+    qemu_pids = libvirtd.Daemon(f"labgen-{name}").root / "run" / "qemu"
+    up = subprocess.Popen(
+        [sys.executable, "-m", "labgen", "up", "keepalived-rr", "--name", name],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    try:
+        try:
+            wait_for(lambda: len(list(qemu_pids.glob("*.pid"))) == 2, 180, f"both VMs of {name} to start")
+        finally:
+            os.killpg(up.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends to the whole group
+            _, err = up.communicate(timeout=180)
+        lab = find_lab(name)
+        pids = lab_pids(lab)
+    finally:
+        down = labgen("down", name)
+    assert up.returncode != 0 and f"labgen down {name}" in err and "Traceback" not in err, err
+    assert down.returncode == 0 and "nothing of it is left" in down.stdout, down.stdout + down.stderr
+    wait_for(lambda: not any(alive(p) for p in pids), 30, f"{name}'s processes {pids} to exit")
+    after = host_snapshot()
+    assert lab.spec.namespace not in namespaces(after), after["netns"]
+    assert (after["links"], after["addrs"]) == (before["links"], before["addrs"])
+    assert not libvirtd.Daemon(lab.spec.namespace).root.exists(), "daemon state/pool left"
+    assert vip_holders(provider) == ["lb0"]
+    assert http_via_vip(provider, timeout=5) in provider.lab.spec.pages.values()
+
+
 def test_down_leaves_nothing_but_the_box(provider, before: dict[str, str]) -> None:
     lab, spec = provider.lab, provider.lab.spec
     pids = lab_pids(lab)
@@ -231,7 +272,7 @@ def test_down_leaves_nothing_but_the_box(provider, before: dict[str, str]) -> No
     print(f"\ndown: {time.monotonic() - begun:.1f} s")
     wait_for(lambda: not any(alive(p) for p in pids), 20, f"the lab's processes {pids} to exit")
     after = host_snapshot()
-    assert spec.namespace not in after["netns"] and spec.client_namespace not in after["netns"]
+    assert {spec.namespace, spec.client_namespace}.isdisjoint(namespaces(after)), after["netns"]
     assert after["links"] == before["links"]
     assert after["addrs"] == before["addrs"]
     leftovers = [

@@ -83,8 +83,10 @@ def labgen(*args: str) -> str:
 def up_timed(name: str, *args: str) -> dict:
     """`labgen up` timed from outside, with the split it records itself (LAB/logs/up.json): ready =
     machines booted and provisioned, election = the protocol's first election after that."""
+    from labgen.lab import Lab
+
     wall = timed(lambda: labgen("up", *args, "--name", name))
-    return {"wall": wall, **json.loads((LABS / name / "logs" / "up.json").read_text())}
+    return {"wall": wall, **json.loads(Lab(LABS / name).up_record.read_text())}
 
 
 def up_figures(blueprint: str, ups: list[dict], floor: dict, target: str, how: str) -> list[dict]:

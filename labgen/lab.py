@@ -9,7 +9,7 @@ The directory is the contract between rendering, providers and verification:
     LAB/tests/              the blueprint's testinfra suite (runs with plain pytest from LAB)
     LAB/ssh_config          written by the provider at `up`: Host NODE entries usable by ssh -F
     LAB/state/              provider state (pids, sockets, ControlMaster paths)
-    LAB/logs/               full logs of up/down/provisioning
+    LAB/logs/               full logs of up/down/provisioning; up.json: where up's time went
 """
 
 from __future__ import annotations
@@ -108,6 +108,11 @@ class Lab:
     @property
     def logs_dir(self) -> Path:
         return self._mkdir("logs")
+
+    @property
+    def up_record(self) -> Path:
+        """Written by `labgen up`: machines ready, first election, total (labgen.cli.up)."""
+        return self.path / "logs" / "up.json"
 
     @property
     def ssh_config(self) -> Path:

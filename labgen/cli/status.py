@@ -53,7 +53,7 @@ def _up_timing(lab) -> dict | None:
     import json
 
     try:
-        timing = json.loads((lab.path / "logs" / "up.json").read_text())
+        timing = json.loads(lab.up_record.read_text())
     except (OSError, ValueError):
         return None
     timing.pop("steps", None)

@@ -59,7 +59,7 @@ def up(
 
 def _report_timing(lab, progress, ready: float) -> None:
     """Where up's time went, split into what the provider spent (ready: machines booted and
-    provisioned) and the protocol's own first election; kept in LAB/logs/up.json."""
+    provisioned) and the protocol's own first election; kept in lab.up_record."""
     import json
 
     from labgen.verify.failover import expected_election
@@ -74,7 +74,7 @@ def _report_timing(lab, progress, ready: float) -> None:
         "total_s": round(total, 2),
         "steps": progress.steps,
     }
-    (lab.logs_dir / "up.json").write_text(json.dumps(timing, indent=2) + "\n")
+    lab.up_record.write_text(json.dumps(timing, indent=2) + "\n")
     console.print(
         f"up in {total:.1f} s: machines ready in {ready:.1f} s, then {lab.spec.daemon} elected "
         f"{lab.spec.preferred.name} in {total - ready:.1f} s (protocol: {expected_ms / 1000:.2f} s, {rule})",

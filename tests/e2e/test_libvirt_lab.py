@@ -236,7 +236,7 @@ def test_interrupted_second_lab_is_removed_by_down_and_the_first_never_notices(p
 
     name = f"{LAB_NAME}-b"
     labgen("down", name)  # leftovers of an interrupted earlier run
-    before = host_snapshot()
+    host_before = host_snapshot()
     qemu_pids = libvirtd.Daemon(f"labgen-{name}").root / "run" / "qemu"
     up = subprocess.Popen(
         [sys.executable, "-m", "labgen", "up", "keepalived-rr", "--name", name],
@@ -257,7 +257,7 @@ def test_interrupted_second_lab_is_removed_by_down_and_the_first_never_notices(p
     wait_for(lambda: not any(alive(p) for p in pids), 30, f"{name}'s processes {pids} to exit")
     after = host_snapshot()
     assert lab.spec.namespace not in namespaces(after), after["netns"]
-    assert (after["links"], after["addrs"]) == (before["links"], before["addrs"])
+    assert (after["links"], after["addrs"]) == (host_before["links"], host_before["addrs"])
     assert not libvirtd.Daemon(lab.spec.namespace).root.exists(), "daemon state/pool left"
     assert vip_holders(provider) == ["lb0"]
     assert http_via_vip(provider, timeout=5) in provider.lab.spec.pages.values()

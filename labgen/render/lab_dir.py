@@ -20,6 +20,7 @@ from labgen.errors import LabgenError
 from labgen.lab import LabSpec
 from labgen.model.blueprint import Blueprint
 from labgen.model.load import Source
+from labgen.render import escape
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
@@ -44,6 +45,7 @@ def _environment(*folders: Path) -> jinja2.Environment:
     )
     env.filters["prefixlen"] = lambda cidr: IPv4Network(cidr).prefixlen
     env.filters["vrrp_interval"] = lambda seconds: f"{seconds:g}"
+    env.filters.update(escape.FILTERS)
     return env
 
 

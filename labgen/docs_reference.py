@@ -25,7 +25,7 @@ from functools import cache
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 from pydantic.fields import FieldInfo
 
 from labgen.model import checks
@@ -196,9 +196,11 @@ def constraints(metadata: typing.Sequence[object]) -> str:
                 parts.append(f"{sign} {getattr(item, attr)}")
         for attr, word in (("min_length", "at least"), ("max_length", "at most")):
             if (count := getattr(item, attr, None)) is not None:
-                parts.append(f"{word} {count} item{'s' * (count != 1)}")
+                parts.append(f"{word} {count}")
         if getattr(item, "pattern", None):
             parts.append(f"matches `{item.pattern}`")  # type: ignore[attr-defined]
+        if isinstance(item, AfterValidator) and item.func.__doc__:
+            parts.append(item.func.__doc__.split(":")[0].strip().rstrip("."))  # labgen.model.grammar
     return ", ".join(parts)
 
 

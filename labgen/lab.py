@@ -10,6 +10,7 @@ The directory is the contract between rendering, providers and verification:
     LAB/ssh_config          written by the provider at `up`: Host NODE entries usable by ssh -F
     LAB/state/              provider state (pids, sockets, ControlMaster paths)
     LAB/logs/               full logs of up/down/provisioning; up.json: where up's time went
+    LAB/.labgen-lab         the marker: labgen made this folder, so labgen may replace or delete it
 """
 
 from __future__ import annotations
@@ -84,7 +85,17 @@ class LabSpec(BaseModel):
 
     @property
     def client_namespace(self) -> str:
-        return f"{self.namespace}-client"
+        return f"{self.namespace}.client"  # a dot: no lab name can make another lab's name so
+
+
+MARKER = ".labgen-lab"
+
+
+def is_lab_dir(path: Path) -> bool:
+    """A folder labgen rendered: only such a folder is ever replaced or deleted by labgen."""
+    if path.is_symlink() or not path.is_dir():
+        return False
+    return (path / MARKER).is_file() or (path / "lab.json").is_file()
 
 
 class Lab:
@@ -96,6 +107,11 @@ class Lab:
             self.spec = LabSpec.model_validate(json.loads((path / "lab.json").read_text()))
         except FileNotFoundError:
             raise LabgenError(f"{path} is not a lab directory (no lab.json)") from None
+        except (OSError, ValueError) as exc:  # JSON, UTF-8 and pydantic errors are ValueErrors
+            reason = str(exc).splitlines()[0]
+            raise LabgenError(
+                f"{path / 'lab.json'} is unreadable ({reason}); `labgen down {path.name}` removes the lab"
+            ) from None
 
     @property
     def name(self) -> str:

@@ -1,24 +1,67 @@
-"""The labs on this host: each one a rendered directory under paths.labs_dir()."""
+"""The labs on this host: each one a rendered directory under paths.labs_dir(), found by name.
+
+A lab is named, never given as a path: the name is validated before any folder is looked at, so
+`labgen down ""`, `down ..` or `down /tmp/x` can never reach outside LABGEN_HOME/labs.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
 from labgen import paths
 from labgen.errors import LabgenError
-from labgen.lab import Lab
-from labgen.providers import provider_class
+from labgen.lab import Lab, LabSpec, NodeSpec, is_lab_dir
+from labgen.providers import PROVIDERS, provider_class
 from labgen.providers.base import Provider
 
+LAB_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 
-def all_labs() -> list[Lab]:
+
+def check_lab_name(name: str) -> str:
+    if not LAB_NAME.match(name):
+        raise LabgenError(
+            f"lab name {name!r}: use 1-20 lowercase letters, digits and dashes, starting with a"
+            " letter (it names the lab's network namespace)"
+        )
+    return name
+
+
+def lab_dir(name: str) -> Path:
+    """Where the lab called name lives (it may not exist); the only way a name becomes a path."""
+    return paths.labs_dir() / check_lab_name(name)
+
+
+@dataclass(frozen=True)
+class BrokenLab:
+    """A lab folder whose lab.json cannot be read: shown by status, removed by down."""
+
+    path: Path
+    reason: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def all_labs() -> list[Lab | BrokenLab]:
     folder = paths.labs_dir()
     if not folder.is_dir():
         return []
-    return [Lab(p) for p in sorted(folder.iterdir()) if (p / "lab.json").is_file()]
+    found: list[Lab | BrokenLab] = []
+    for path in sorted(folder.iterdir()):
+        if LAB_NAME.match(path.name) and is_lab_dir(path):
+            try:
+                found.append(Lab(path))
+            except LabgenError as exc:
+                found.append(BrokenLab(path, str(exc)))
+    return found
 
 
 def find_lab(name: str) -> Lab:
-    path = paths.labs_dir() / name
-    if not (path / "lab.json").is_file():
+    path = lab_dir(name)
+    if not is_lab_dir(path):
         known = ", ".join(lab.name for lab in all_labs()) or "none"
         raise LabgenError(f"no lab named {name!r}; labs on this host: {known}")
     return Lab(path)
@@ -26,3 +69,27 @@ def find_lab(name: str) -> Lab:
 
 def provider_for(lab: Lab) -> Provider:
     return provider_class(lab.spec.provider)(lab)
+
+
+def teardown_providers(path: Path) -> list[Provider]:
+    """The providers that can take down the lab at path: its own, or (lab.json unreadable) every
+    provider, each given what can still be known from the folder: the name and the nodes."""
+    try:
+        lab = Lab(path)
+        return [provider_for(lab)]
+    except LabgenError:
+        pass
+    nodes = sorted(p.stem for p in (path / "provision").glob("*.sh"))
+    providers = []
+    for name in PROVIDERS:
+        lab = Lab.__new__(Lab)
+        lab.path = path
+        lab.spec = LabSpec.model_construct(
+            name=path.name,
+            provider=name,
+            namespace=f"labgen-{path.name}",
+            nodes=[NodeSpec.model_construct(name=node) for node in nodes],
+            networks={},
+        )
+        providers.append(provider_class(name)(lab))
+    return providers

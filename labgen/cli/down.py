@@ -7,20 +7,25 @@ from labgen.cli.output import console
 
 
 def down(lab: LabName) -> None:
-    """Stop and delete the lab's machines, networks, namespaces and its directory."""
+    """Stop and delete the lab's machines, networks, namespaces and its directory.
+
+    Only a folder labgen made (LABGEN_HOME/labs/NAME with its marker or lab.json) is deleted; a
+    lab whose lab.json is unreadable is still taken down, by what its folder tells."""
     import shutil
 
-    from labgen import paths
-    from labgen.lab import Lab
-    from labgen.labs import provider_for
+    from labgen.errors import LabgenError
+    from labgen.lab import is_lab_dir
+    from labgen.labs import lab_dir, teardown_providers
+    from labgen.locks import lab_lock
 
-    folder = paths.labs_dir() / lab
-    if not (folder / "lab.json").is_file():
-        if folder.exists():
-            shutil.rmtree(folder)
+    folder = lab_dir(lab)
+    if not folder.exists():
         console.print(f"no lab named {lab}; nothing to do")
         return
-    found = Lab(folder)
-    provider_for(found).down()
-    shutil.rmtree(folder)
+    if not is_lab_dir(folder):
+        raise LabgenError(f"{folder} is not a lab labgen made (no lab.json); labgen leaves it alone")
+    with lab_lock(lab, "down"):
+        for provider in teardown_providers(folder):
+            provider.down()
+        shutil.rmtree(folder)
     console.print(f"lab {lab} is down; nothing of it is left")

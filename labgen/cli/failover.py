@@ -17,12 +17,15 @@ def failover(
 ) -> None:
     """Fault the node holding the VIP, measure until the other serves, undo, measure failback."""
     from labgen.labs import find_lab, provider_for
+    from labgen.locks import lab_lock
     from labgen.verify.failover import measure
     from labgen.verify.faults import check_fault
 
     check_fault(fault)
     provider = provider_for(find_lab(lab))
-    with console.status(f"{fault} on the VIP holder, probing every 50 ms from the client seat"):
+    with lab_lock(lab, "failover"), console.status(
+        f"{fault} on the VIP holder, probing every 50 ms from the client seat"
+    ):
         report = measure(provider, fault)
     if as_json:
         print_json(report.as_dict())

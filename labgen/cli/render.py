@@ -20,8 +20,13 @@ def render(
     force: Annotated[bool, typer.Option(help="Replace a non-empty output directory.")] = False,
 ) -> None:
     """Write the lab directory: Vagrantfile, provisioners, configs, tests, lab.json."""
+    from labgen import paths
+    from labgen.errors import LabgenError
     from labgen.render import render_lab
 
+    labs = paths.labs_dir().resolve()
+    if output.resolve() == labs or labs in output.resolve().parents:
+        raise LabgenError(f"-o {output}: {labs} holds the labs `labgen up` runs; render somewhere else")
     lab = render_lab(blueprint, output, name=name, provider=provider, sets=set_ or [], force=force)
     console.print(f"rendered lab [bold]{lab.name}[/] ({lab.spec.blueprint}) into {lab.path}")
     for skip in lab.spec.skipped:

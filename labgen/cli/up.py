@@ -17,26 +17,33 @@ def up(
     set_: Sets = None,
 ) -> None:
     """Render the lab, start its machines, provision them, and show where the VIP is."""
-    from labgen import paths
-    from labgen.labs import provider_for
+    from labgen.labs import check_lab_name
+    from labgen.locks import lab_lock
     from labgen.model.load import load_blueprint
+
+    bp, _ = load_blueprint(blueprint, set_ or [])
+    lab_name = check_lab_name(name or bp.name)
+    with lab_lock(lab_name, "up"):
+        _up(blueprint, bp.name, lab_name, provider, set_ or [])
+
+
+def _up(blueprint: str, bp_name: str, lab_name: str, provider_name: str, sets: list[str]) -> None:
+    from labgen.lab import is_lab_dir
+    from labgen.labs import lab_dir, provider_for
     from labgen.observe import settle_time, wait_vip_on
     from labgen.progress import Progress
     from labgen.providers import provider_class
     from labgen.render import render_lab
-    from labgen.render.resolve import check_lab_name
 
-    bp, _ = load_blueprint(blueprint, set_ or [])
-    lab_name = check_lab_name(name or bp.name)
-    folder = paths.labs_dir() / lab_name
-    if (folder / "lab.json").exists():
+    folder = lab_dir(lab_name)
+    if is_lab_dir(folder):
         _already_there(lab_name)
         return
-    _check_host(provider_class(provider))
-    provider_class(provider).prepare_host()
+    _check_host(provider_class(provider_name))
+    provider_class(provider_name).prepare_host()
     progress = Progress(console=console)
-    with progress.step(f"render {bp.name} as lab {lab_name}"):
-        lab = render_lab(blueprint, folder, name=lab_name, provider=provider, sets=set_ or [], force=False)
+    with progress.step(f"render {bp_name} as lab {lab_name}"):
+        lab = render_lab(blueprint, folder, name=lab_name, provider=provider_name, sets=sets, force=False)
     for skip in lab.spec.skipped:
         console.print(f"[yellow]skipped on this host:[/] {skip.what}: {skip.reason}")
     try:

@@ -21,6 +21,7 @@ def verify(
     import sys
 
     from labgen.labs import find_lab
+    from labgen.locks import lab_lock
 
     found = find_lab(lab)
     for skip in found.spec.skipped:
@@ -42,4 +43,6 @@ def verify(
         argv += ["--junit-xml", str(junit.resolve())]
     if keyword:
         argv += ["-k", keyword]
-    raise typer.Exit(subprocess.run(argv, cwd=found.path, check=False).returncode)
+    with lab_lock(lab, "verify"):
+        done = subprocess.run(argv, cwd=found.path, check=False)
+    raise typer.Exit(done.returncode)

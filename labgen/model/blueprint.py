@@ -6,10 +6,25 @@ import re
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-NodeName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,9}$")]  # short: it names veths
-Priority = Annotated[int, Field(ge=1, le=254)]
+from labgen.model.grammar import (
+    ConfigWord,
+    Float,
+    HostName,
+    InnerPath,
+    Int,
+    NodePath,
+    PackageName,
+    SysctlKey,
+    SysctlValue,
+    UnitName,
+    not_client,
+)
+
+NodeName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,9}$"), AfterValidator(not_client)]  # names veths
+Priority = Annotated[Int, Field(ge=1, le=254)]
+BoxName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9.-]{0,39}$")]
 
 
 class Strict(BaseModel):
@@ -21,7 +36,7 @@ class Source(Strict):
 
     publisher: str
     title: str
-    file: str  # the tutorial text under shared/tutorials
+    file: InnerPath  # the tutorial text under shared/tutorials
 
 
 class Network(Strict):
@@ -32,9 +47,9 @@ class Network(Strict):
 
 class Node(Strict):
     name: NodeName
-    hostname: str | None = None  # defaults to name; heartbeat needs hostname == node name
+    hostname: HostName | None = None  # defaults to name; heartbeat needs hostname == node name
     role: Literal["preferred", "backup"]
-    box: str | None = None  # defaults to the blueprint's box
+    box: BoxName | None = None  # defaults to the blueprint's box
     addresses: dict[str, IPv4Address]
     page: str  # what this node's web server answers on the VIP, so a client sees who served
 
@@ -42,40 +57,47 @@ class Node(Strict):
 class LVS(Strict):
     """The tutorial's virtual_server block."""
 
-    delay_loop: int = Field(30, ge=1)
+    delay_loop: Int = Field(30, ge=1)
     lb_algo: Literal["rr", "wrr", "lc", "wlc", "sh", "dh"] = "rr"
     lb_kind: Literal["DR", "NAT", "TUN"] = "DR"
-    persistence_timeout: int = Field(50, ge=0)
+    persistence_timeout: Int = Field(50, ge=0)
     protocol: Literal["TCP", "UDP"] = "TCP"
 
 
 class HealthCheck(Strict):
     """HTTP_GET with a digest of the page: a real server whose page changes leaves the pool."""
 
-    url: str = "/"
-    connect_timeout: int = Field(3, ge=1)
-    retry: int = Field(3, ge=0)  # the tutorial's nb_get_retry, deprecated in keepalived 2
-    delay_before_retry: int = Field(2, ge=0)
+    url: str = Field("/", pattern=r"^/[A-Za-z0-9._~/%-]*$")
+    connect_timeout: Int = Field(3, ge=1)
+    retry: Int = Field(3, ge=0)  # the tutorial's nb_get_retry, deprecated in keepalived 2
+    delay_before_retry: Int = Field(2, ge=0)
 
 
 class Keepalived(Strict):
     vrrp_version: Literal[2, 3] = 2
-    virtual_router_id: int = Field(1, ge=1, le=255)
-    advert_int: float = Field(1.0, gt=0, le=255)
+    virtual_router_id: Int = Field(1, ge=1, le=255)
+    advert_int: Float = Field(1.0, gt=0, le=255)
     priorities: dict[Literal["preferred", "backup"], Priority] = {"preferred": 100, "backup": 50}
     network: str = "public"  # where VRRP speaks and the VIP lives (the tutorial's eth0)
     auth_type: Literal["PASS", "none"] = "PASS"
-    auth_pass: str | None = None  # generated per lab when unset
-    router_ids: dict[Literal["preferred", "backup"], str] = {
+    auth_pass: ConfigWord | None = None  # generated per lab when unset
+    router_ids: dict[Literal["preferred", "backup"], ConfigWord] = {
         "preferred": "LVS_MASTER",
         "backup": "LVS_SLAVE",
     }
     # seconds between the master's repeated gratuitous ARPs (0: only on becoming master, as the
     # tutorial): after a healed split brain the master never becomes master again, so clients that
     # learned the backup's MAC keep it, and the backup serves them behind LVS's back
-    garp_master_refresh: int = Field(10, ge=0, le=3600)
+    garp_master_refresh: Int = Field(10, ge=0, le=3600)
     lvs: LVS = LVS()
     health_check: HealthCheck = HealthCheck()
+
+    @field_validator("priorities", "router_ids")
+    @classmethod
+    def _both_roles(cls, value: dict) -> dict:
+        if missing := {"preferred", "backup"} - value.keys():
+            raise ValueError(f"give both preferred and backup (missing: {', '.join(sorted(missing))})")
+        return value
 
     @field_validator("auth_pass")
     @classmethod
@@ -106,13 +128,13 @@ class Heartbeat(Strict):
     warntime: str = "3"
     deadtime: str = "5"
     initdead: str = "10"
-    udpport: int = Field(694, ge=1, le=65535)
+    udpport: Int = Field(694, ge=1, le=65535)
     auto_failback: bool = True
     network: str = "vlan"  # where heartbeats travel
     vip_network: str = "public"
     resource_agent: Literal["IPaddr", "IPaddr2"] = "IPaddr"
     auth: Literal["sha1", "md5", "crc"] = "sha1"
-    secret: str | None = None  # generated per lab when unset
+    secret: ConfigWord | None = None  # generated per lab when unset
 
     @field_validator("keepalive", "warntime", "deadtime", "initdead", mode="before")
     @classmethod
@@ -137,8 +159,8 @@ def seconds(duration: str) -> float:
 class File(Strict):
     """A config file the provisioner writes, rendered from the blueprint's templates/."""
 
-    path: str = Field(pattern=r"^/")
-    template: str
+    path: NodePath
+    template: InnerPath
     mode: str = Field("0644", pattern=r"^0[0-7]{3}$")
     step: str  # the tutorial step this file implements, shown as a comment in the provisioner
 
@@ -152,7 +174,7 @@ class Blueprint(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     title: str
     source: Source
-    box: str = "debian-12"
+    box: BoxName = "debian-12"
     networks: dict[str, Network]
     vip: IPv4Address
     vip_network: str = "public"
@@ -161,12 +183,12 @@ class Blueprint(Strict):
     keepalived: Keepalived | None = None
     heartbeat: Heartbeat | None = None
     web: Literal["nginx", "apache2"]
-    web_root: str = Field(pattern=r"^/")
-    packages: list[str]
+    web_root: NodePath
+    packages: list[PackageName]
     files: list[File]
-    sysctl: dict[str, str | int] = {}
-    services: list[str]
-    tests: str = "tests"
+    sysctl: dict[SysctlKey, SysctlValue] = {}
+    services: list[UnitName]
+    tests: InnerPath = "tests"
     departures: list[Departure] = []
 
     @property

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterator
 from ipaddress import IPv4Address
 
-from labgen.model.blueprint import Blueprint
+from labgen.model.blueprint import Blueprint, seconds
 
 Loc = tuple[str | int, ...]
 
@@ -18,6 +18,12 @@ def problems(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
     yield from _network_refs(bp)
     yield from _addresses(bp)
     yield from _unique_addresses(bp)
+    yield from _interfaces(bp)
+    yield from _protocol_on_vip_network(bp)
+    yield from _timings(bp)
+    yield from _priorities(bp)
+    yield from _heartbeat_node_names(bp)
+    yield from _page_in_web_root(bp)
 
 
 def _names(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
@@ -85,3 +91,67 @@ def _claim(
         yield loc, f"duplicate address {address}: {owners[address]} has it already"
     else:
         owners[address] = who
+
+
+def _interfaces(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
+    seen: dict[str, str] = {}
+    for name, network in bp.networks.items():
+        if network.interface in seen:
+            yield ("networks", name, "interface"), (
+                f"{network.interface} already carries the {seen[network.interface]} network;"
+                " give each network its own interface"
+            )
+        seen.setdefault(network.interface, name)
+
+
+def _protocol_on_vip_network(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
+    """The daemon that moves the VIP must speak on the VIP's network, or it moves it nowhere."""
+    loc, network = (
+        (("keepalived", "network"), bp.keepalived.network)
+        if bp.keepalived
+        else (("heartbeat", "vip_network"), bp.heartbeat.vip_network)  # type: ignore[union-attr]
+    )
+    if network in bp.networks and network != bp.vip_network:
+        yield loc, f"{network!r}: the VIP lives on {bp.vip_network!r}, so {bp.service} must manage it there"
+
+
+def _timings(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
+    if bp.keepalived and bp.keepalived.vrrp_version == 3:
+        centis = bp.keepalived.advert_int * 100
+        if not 1 <= centis <= 4095 or abs(centis - round(centis)) > 1e-6:
+            yield ("keepalived", "advert_int"), (
+                f"{bp.keepalived.advert_int:g}: VRRPv3 adverts are whole centiseconds from 0.01 to 40.95 s"
+            )
+    if bp.heartbeat and seconds(bp.heartbeat.keepalive) <= 0:
+        yield ("heartbeat", "keepalive"), "a keepalive of 0 sends heartbeats without pause; use 1 or 500ms"
+
+
+def _priorities(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
+    if bp.keepalived:
+        prio = bp.keepalived.priorities
+        if prio.get("preferred", 100) <= prio.get("backup", 50):
+            yield ("keepalived", "priorities"), (
+                f"preferred {prio.get('preferred')} is not above backup {prio.get('backup')}:"
+                " the preferred node would never hold the VIP"
+            )
+
+
+def _heartbeat_node_names(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
+    """heartbeat knows a node by `uname -n`, and labgen asks it about nodes by their lab names."""
+    if bp.heartbeat:
+        for i, node in enumerate(bp.nodes):
+            if node.hostname not in (None, node.name):
+                yield ("nodes", i, "hostname"), (
+                    f"{node.hostname!r}: heartbeat names nodes by host name, so it must equal the"
+                    f" node's name {node.name!r} (or be left out)"
+                )
+
+
+def _page_in_web_root(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
+    page = f"{bp.web_root}/index.html"
+    if not any(f.path == page for f in bp.files):
+        pages = [f.path for f in bp.files if f.path.endswith("/index.html")]
+        yield ("web_root",), (
+            f"{bp.web_root}: no file is written to {page}, so {bp.web} would not serve the page"
+            + (f" (the page is written to {', '.join(pages)})" if pages else "")
+        )

@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from labgen import paths
 from labgen.errors import LabgenError
@@ -47,7 +47,7 @@ def load_blueprint(name_or_path: str, overrides: list[str] = ()) -> tuple[Bluepr
         full = blueprint.model_dump(mode="json")
         set_at = {_apply(full, item): item for item in overrides}
         blueprint = _validate(full, data, source.file, set_at)
-    _check_templates(blueprint, source)
+    _check_folders(blueprint, source, data)
     return blueprint, source
 
 
@@ -64,6 +64,10 @@ def _validate(data: dict, yaml_data: CommentedMap, file: Path, set_at: dict[Loc,
 def _parse(file: Path) -> CommentedMap:
     try:
         data = YAML(typ="rt").load(file.read_text())
+    except OSError as exc:
+        raise LabgenError(f"{file}: cannot read it: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise LabgenError(f"{file}: not a text file (a blueprint is UTF-8 YAML)") from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark else ""
@@ -180,8 +184,19 @@ def _apply(data: dict, item: str) -> Loc:
         loc.append(index)
     if not isinstance(node, dict) or last not in node:
         raise LabgenError(f"--set {item}: unknown key {key!r}{_close(last, node)}")
-    node[last] = YAML(typ="safe").load(text) if text else ""
+    node[last] = _yaml_value(text, item)
     return (*loc, last)
+
+
+def _yaml_value(text: str, item: str) -> object:
+    """The value of a --set, read as YAML (2 is a number, [a, b] a list); quote text that is not."""
+    if not text:
+        return ""
+    try:
+        return YAML(typ="safe").load(text)
+    except YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise LabgenError(f"--set {item}: the value is not valid YAML ({problem}); quote it") from None
 
 
 def _child(node: object, part: str | int, item: str, key: str) -> object:
@@ -208,10 +223,13 @@ def _index_by_name(items: list, name: str, item: str) -> int:
     raise LabgenError(f"--set {item}: no entry named {name!r}; there are: {names}")
 
 
-def _check_templates(bp: Blueprint, source: Source) -> None:
+def _check_folders(bp: Blueprint, source: Source, data: CommentedMap) -> None:
+    """The templates and the tests a blueprint names exist inside its folder."""
+    templates = source.folder / "templates"
     for i, file in enumerate(bp.files):
-        if not (source.folder / "templates" / file.template).is_file():
-            raise LabgenError(
-                f"{source.file}: files[{i}].template: {file.template!r} not found in"
-                f" {source.folder / 'templates'}"
-            )
+        if not (templates / file.template).is_file():
+            where = _where(("files", i, "template"), data, source.file, {})
+            raise LabgenError(f"{where}{file.template!r} not found in {templates}")
+    if not (source.folder / bp.tests).is_dir():
+        where = _where(("tests",), data, source.file, {})
+        raise LabgenError(f"{where}{bp.tests!r}: no such folder in {source.folder} (the test suite)")

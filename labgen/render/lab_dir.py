@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+import traceback
 from functools import cache
 from ipaddress import IPv4Network
 from pathlib import Path
@@ -17,7 +18,7 @@ import jinja2
 
 from labgen import paths
 from labgen.errors import LabgenError
-from labgen.lab import LabSpec
+from labgen.lab import MARKER, LabSpec, is_lab_dir
 from labgen.model.blueprint import Blueprint
 from labgen.model.load import Source
 from labgen.render import escape
@@ -78,22 +79,64 @@ class NodeFiles:
 
 
 def write_lab(bp: Blueprint, source: Source, spec: LabSpec, out: Path, force: bool) -> Path:
-    """Render the lab into out; refuses a non-empty out unless force."""
-    out = out.resolve()
-    if out.exists() and not out.is_dir():
-        raise LabgenError(f"{out} exists and is not a directory; choose another -o")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise LabgenError(f"{out} exists and is not empty; use --force to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    """Render the lab into out, which must be new, empty, or (with force) a lab labgen rendered."""
+    out = check_output(out, source, force)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
     try:
         _fill(staging, bp, source, spec)
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
+    except jinja2.TemplateError as exc:
+        raise LabgenError(_template_error(exc, source)) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out
+
+
+def _unwritable(out: Path, exc: OSError) -> LabgenError:
+    return LabgenError(f"cannot write the lab to {out}: {exc.strerror or exc}; choose another -o")
+
+
+def check_output(out: Path, source: Source, force: bool) -> Path:
+    """The one rule for where a lab may be written: never over a folder labgen did not render,
+    never over the current folder or the blueprint itself (their contents would be deleted)."""
+    out = out.resolve()
+    here = Path.cwd().resolve()
+    if out == here or out in here.parents:
+        raise LabgenError(f"-o {out}: that is the current folder (or holds it); give a new folder")
+    blueprint = source.folder.resolve()
+    if out == blueprint or out in blueprint.parents or blueprint in out.parents:
+        raise LabgenError(f"-o {out}: that is the blueprint's own folder; give a folder outside {blueprint}")
+    if out.exists() and not out.is_dir():
+        raise LabgenError(f"-o {out}: it exists and is not a directory; choose another -o")
+    parent = next(p for p in out.parents if p.exists())
+    if not parent.is_dir():
+        raise LabgenError(f"-o {out}: {parent} is a file, not a folder; choose another -o")
+    if out.is_dir() and any(out.iterdir()):
+        if not is_lab_dir(out):
+            raise LabgenError(f"-o {out}: it holds files labgen did not write; labgen replaces only labs")
+        if not force:
+            raise LabgenError(f"-o {out}: it holds a rendered lab; use --force to replace it")
+    return out
+
+
+def _template_error(exc: jinja2.TemplateError, source: Source) -> str:
+    """Where a template failed (file:line) and why, from Jinja's own traceback frames."""
+    line = getattr(exc, "lineno", None)
+    name = getattr(exc, "filename", None) or getattr(exc, "name", None)
+    if line is None:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
+        if frames:
+            name, line = frames[-1].filename, frames[-1].lineno
+    where = f"{name}:{line}" if name and line else str(name or source.folder / "templates")
+    return f"{where}: template error: {exc.message or exc}"
 
 
 def _fill(folder: Path, bp: Blueprint, source: Source, spec: LabSpec) -> None:
@@ -113,6 +156,7 @@ def _fill(folder: Path, bp: Blueprint, source: Source, spec: LabSpec) -> None:
     shutil.copytree(source.folder / bp.tests, folder / "tests", ignore=_PYCACHE)
     shutil.copy(paths.templates_dir() / "conftest.py", folder / "tests" / "conftest.py")
     _write(folder / "lab.json", spec.model_dump_json(indent=2) + "\n", mode=0o600)
+    _write(folder / MARKER, "labgen rendered this lab; `labgen render --force` may replace it\n")
 
 
 _PYCACHE = shutil.ignore_patterns("__pycache__", "*.pyc")

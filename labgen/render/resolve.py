@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 import string
 
-from labgen.errors import LabgenError
 from labgen.lab import Departure, LabSpec, NetworkSpec, NodeSpec, Skip
+from labgen.labs import check_lab_name
 from labgen.model.blueprint import Blueprint
 
-LAB_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 UNITS = {"keepalived": "keepalived", "heartbeat": "heartbeat"}
-
-
-def check_lab_name(name: str) -> str:
-    if not LAB_NAME.match(name):
-        raise LabgenError(
-            f"lab name {name!r}: use 1-20 lowercase letters, digits and dashes, starting with a"
-            " letter (it names the lab's network namespace)"
-        )
-    return name
-
 
 def with_secrets(bp: Blueprint) -> Blueprint:
     """Fill unset secrets with fresh random ones, so no two labs share a password."""

@@ -17,7 +17,7 @@ from labgen.cli import app
 from labgen.model.load import load_blueprint
 from labgen.paths import blueprint_names
 from labgen.providers import PROVIDERS
-from labgen.render.resolve import check_lab_name
+from labgen.labs import check_lab_name
 from labgen.verify.faults import FAULTS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -117,9 +117,8 @@ def test_malformed_yaml_names_file_and_line(tmp_path, blueprint_copy):
     assert not (tmp_path / "out").exists()
 
 
-def test_non_empty_output_needs_force(tmp_path):
-    (tmp_path / "lab").mkdir()
-    (tmp_path / "lab/keep").write_text("x")
+def test_a_rendered_lab_is_replaced_only_with_force(tmp_path):
+    labgen("render", "heartbeat-nginx", "-o", str(tmp_path / "lab"), check_ok=True)
     assert "--force" in one_error_line(labgen("render", "heartbeat-nginx", "-o", str(tmp_path / "lab")))
     labgen("render", "heartbeat-nginx", "-o", str(tmp_path / "lab"), "--force", check_ok=True)
 

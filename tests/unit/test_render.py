@@ -83,15 +83,14 @@ def test_sub_second_variant_renders_vrrpv3_without_auth(tmp_path):
     assert "vrrp_version 3" in conf and "advert_int 0.1" in conf and "auth_type" not in conf
 
 
-def test_non_empty_output_is_refused_without_force(tmp_path):
+def test_a_folder_labgen_did_not_render_is_never_replaced(tmp_path):
     out = tmp_path / "lab"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    with pytest.raises(LabgenError, match="not empty; use --force"):
-        render("keepalived-rr", out)
+    for force in (False, True):
+        with pytest.raises(LabgenError, match="labgen did not write"):
+            render("keepalived-rr", out, force=force)
     assert (out / "notes.txt").read_text() == "mine"
-    render("keepalived-rr", out, force=True)
-    assert not (out / "notes.txt").exists() and (out / "lab.json").exists()
 
 
 def test_failed_render_leaves_nothing(tmp_path, blueprint_copy):

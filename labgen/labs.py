@@ -71,6 +71,22 @@ def provider_for(lab: Lab) -> Provider:
     return provider_class(lab.spec.provider)(lab)
 
 
+def health(lab: Lab, nodes: dict[str, str]) -> str | None:
+    """What is wrong with a lab whose machines are not all running, in one line; None if nothing."""
+    down = [f"{node} is {state}" for node, state in nodes.items() if state != "running"]
+    if not down:
+        return None
+    return f"lab {lab.name}: {', '.join(down)}; `labgen down {lab.name}` then `labgen up` makes it anew"
+
+
+def running_provider(lab: Lab) -> Provider:
+    """The lab's provider, once every node is known to run: a dead lab fails here in one line."""
+    provider = provider_for(lab)
+    if problem := health(lab, provider.status()):
+        raise LabgenError(problem)
+    return provider
+
+
 def teardown_providers(path: Path) -> list[Provider]:
     """The providers that can take down the lab at path: its own, or (lab.json unreadable) every
     provider, each given what can still be known from the folder: the name and the nodes."""

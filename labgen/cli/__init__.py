@@ -35,10 +35,23 @@ app.command("doctor")(doctor.doctor)
 
 
 def main() -> None:
-    """Entry point: a LabgenError becomes one line on stderr and exit 2, never a traceback."""
+    """Entry point: a LabgenError or a usage mistake becomes one line on stderr and exit 2, never a
+    traceback or a screenful of usage; Ctrl-C exits 130 (`up` says itself how to clean up)."""
     try:
-        app()
+        code = app(standalone_mode=False)
     except LabgenError as exc:
-        print(f"labgen: error: {exc}", file=sys.stderr)
-        sys.exit(exc.exit_code)
-    # Ctrl-C: typer exits 130 without a traceback; `up` says itself how to clean up after it
+        _fail(str(exc), exc.exit_code)
+    except typer.TyperException as exc:  # a usage mistake: unknown option, missing argument, ...
+        ctx = getattr(exc, "ctx", None)
+        if not exc.format_message():  # no arguments at all: the help was shown, as asked
+            sys.exit(exc.exit_code)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx else ""
+        _fail(exc.format_message() + hint, exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> None:
+    print(f"labgen: error: {' '.join(message.split())}", file=sys.stderr)
+    sys.exit(code)

@@ -19,12 +19,12 @@ def down(lab: LabName) -> None:
     from labgen.locks import lab_lock
 
     folder = lab_dir(lab)
-    if not folder.exists():
-        console.print(f"no lab named {lab}; nothing to do")
-        return
-    if not is_lab_dir(folder):
-        raise LabgenError(f"{folder} is not a lab labgen made (no lab.json); labgen leaves it alone")
     with lab_lock(lab, "down"):
+        if not folder.exists():
+            console.print(f"no lab named {lab}; nothing to do")
+            return
+        if not is_lab_dir(folder):
+            raise LabgenError(f"{folder} is not a lab labgen made (no lab.json); labgen leaves it alone")
         for provider in teardown_providers(folder):
             provider.down()
         shutil.rmtree(folder)

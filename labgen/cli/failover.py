@@ -16,13 +16,13 @@ def failover(
     as_json: Json = False,
 ) -> None:
     """Fault the node holding the VIP, measure until the other serves, undo, measure failback."""
-    from labgen.labs import find_lab, provider_for
+    from labgen.labs import find_lab, running_provider
     from labgen.locks import lab_lock
     from labgen.verify.failover import measure
     from labgen.verify.faults import check_fault
 
     check_fault(fault)
-    provider = provider_for(find_lab(lab))
+    provider = running_provider(find_lab(lab))
     with lab_lock(lab, "failover"), console.status(
         f"{fault} on the VIP holder, probing every 50 ms from the client seat"
     ):

@@ -7,7 +7,8 @@ import sys
 
 from rich.console import Console
 
-console = Console()
+# Into a file or a pipe (logs, CI, grep) a line is never wrapped: rich would cut at 80 columns.
+console = Console(soft_wrap=not sys.stdout.isatty())
 errors = Console(stderr=True, soft_wrap=True)  # what went wrong, one line each, apart from results
 
 

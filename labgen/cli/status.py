@@ -29,20 +29,25 @@ def status(
 
 
 def lab_report(lab) -> dict:
-    from labgen.labs import provider_for
+    from labgen.labs import BrokenLab, health, provider_for
     from labgen.observe import vip_holders
 
+    if isinstance(lab, BrokenLab):
+        return {"name": lab.name, "path": str(lab.path), "state": "broken", "problem": lab.reason,
+                "nodes": {}, "vip_holders": [], "skipped": []}
     provider = provider_for(lab)
     nodes = provider.status()
-    running = all(state == "running" for state in nodes.values())
+    problem = health(lab, nodes)
     return {
         "name": lab.name,
+        "state": "degraded" if problem else "up",
+        "problem": problem,
         "blueprint": lab.spec.blueprint,
         "provider": lab.spec.provider,
         "path": str(lab.path),
         "vip": lab.spec.vip,
         "nodes": nodes,
-        "vip_holders": vip_holders(provider) if running else [],
+        "vip_holders": [] if problem else vip_holders(provider),
         "skipped": [s.model_dump() for s in lab.spec.skipped],
         "up_timing": _up_timing(lab),
     }
@@ -65,6 +70,9 @@ def print_lab(lab) -> None:
 
 
 def _print_report(report: dict) -> None:
+    if report["state"] == "broken":
+        console.print(f"[bold]{report['name']}[/] [red]broken[/]: {report['problem']}", highlight=False)
+        return
     holders = ", ".join(report["vip_holders"]) or "nobody"
     console.print(
         f"[bold]{report['name']}[/] ({report['blueprint']}, {report['provider']}): "
@@ -76,3 +84,5 @@ def _print_report(report: dict) -> None:
         console.print(f"  {node:<6} [{colour}]{state}[/]")
     for skip in report["skipped"]:
         console.print(f"  [yellow]skipped:[/] {skip['what']}")
+    if report["problem"]:
+        console.print(f"  [red]{report['problem']}[/]", highlight=False)

@@ -20,10 +20,11 @@ def verify(
     import subprocess
     import sys
 
-    from labgen.labs import find_lab
+    from labgen.labs import find_lab, running_provider
     from labgen.locks import lab_lock
 
     found = find_lab(lab)
+    running_provider(found)  # a lab whose machines died fails here, in one line
     for skip in found.spec.skipped:
         console.print(f"[yellow]skipped on this lab:[/] {skip.what}: {skip.reason}")
     argv = [

@@ -24,6 +24,7 @@ from labgen.model.grammar import (
 
 NodeName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,9}$"), AfterValidator(not_client)]  # names veths
 Priority = Annotated[Int, Field(ge=1, le=254)]
+NetworkName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,11}$")]  # its bridge is br-NAME: 15 at most
 BoxName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9.-]{0,39}$")]
 
 
@@ -175,7 +176,7 @@ class Blueprint(Strict):
     title: str
     source: Source
     box: BoxName = "debian-12"
-    networks: dict[str, Network]
+    networks: dict[NetworkName, Network]
     vip: IPv4Address
     vip_network: str = "public"
     client: list[IPv4Address] = Field(min_length=1)

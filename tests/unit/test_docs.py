@@ -14,10 +14,10 @@ import typer
 
 from labgen import docs_reference
 from labgen.cli import app
+from labgen.labs import check_lab_name
 from labgen.model.load import load_blueprint
 from labgen.paths import blueprint_names
 from labgen.providers import PROVIDERS
-from labgen.labs import check_lab_name
 from labgen.verify.faults import FAULTS
 
 ROOT = Path(__file__).resolve().parents[2]

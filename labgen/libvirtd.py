@@ -44,7 +44,7 @@ from pathlib import Path
 
 from labgen import paths
 from labgen.errors import LabgenError
-from labgen.processes import alive
+from labgen.processes import HOST_TIMEOUT, alive
 
 QEMU = "/usr/bin/qemu-system-x86_64"
 TB_CACHE_MIB = 128
@@ -188,7 +188,9 @@ def stop_namespace_processes(namespace: str, timeout: float = 5) -> None:
     """
     if not Path("/run/netns", namespace).exists():
         return
-    done = subprocess.run(["ip", "netns", "pids", namespace], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["ip", "netns", "pids", namespace], capture_output=True, text=True, check=False, timeout=HOST_TIMEOUT
+    )
     for pid in (int(word) for word in done.stdout.split()):
         if pid != os.getpid():
             _kill(pid, timeout)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from labgen.errors import LabgenError
 from labgen.lab import LabSpec, NetworkSpec
+from labgen.processes import HOST_TIMEOUT
 
 MGMT = "mgmt"  # the management network's name in add_node_link/set_link
 MGMT_BRIDGE = "br-mgmt"
@@ -134,12 +135,13 @@ def delete_lab_network(spec: LabSpec) -> None:
 
 def delete_netns(name: str) -> None:
     if netns_exists(name):
-        subprocess.run(["ip", "netns", "delete", name], capture_output=True, check=False)
+        argv = ["ip", "netns", "delete", name]
+        subprocess.run(argv, capture_output=True, check=False, timeout=HOST_TIMEOUT)
 
 
 def run_in(
     ns: str, argv: list[str], *, check: bool = True, input: str | None = None,
-    timeout: float | None = None,
+    timeout: float | None = HOST_TIMEOUT,
 ) -> subprocess.CompletedProcess[str]:
     """Run argv in network namespace ns; with check, a failure is one clear LabgenError."""
     done = subprocess.run(["ip", "netns", "exec", ns, *argv], capture_output=True, text=True,
@@ -164,7 +166,7 @@ def _ensure_bridge(spec: LabSpec, bridge: str) -> None:
 
 def _link_exists(ns: str, name: str) -> bool:
     probe = ["ip", "-n", ns, "link", "show", "dev", name]
-    return subprocess.run(probe, capture_output=True, check=False).returncode == 0
+    return subprocess.run(probe, capture_output=True, check=False, timeout=HOST_TIMEOUT).returncode == 0
 
 
 def _delete_link(ns: str, name: str) -> None:
@@ -177,7 +179,7 @@ def _ip(ns: str, args: list[str]) -> None:
 
 
 def _host(argv: list[str]) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=HOST_TIMEOUT)
     if done.returncode != 0:
         raise LabgenError(f"{' '.join(argv)} failed: {_last_line(done)}")
 

@@ -6,6 +6,10 @@ import contextlib
 import os
 from pathlib import Path
 
+# seconds a host command labgen runs (ip, mount, virsh, ...) may take; past it, it is stuck and
+# the CLI says which command it waited for (labgen.cli.main)
+HOST_TIMEOUT = 60.0
+
 
 def alive(pid: int) -> bool:
     """Alive and not a zombie; reaps it when it is our own child, so a killed child counts as gone."""

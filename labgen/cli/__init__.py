@@ -6,6 +6,8 @@ Command modules import their heavy dependencies inside the command function so t
 
 from __future__ import annotations
 
+import shlex
+import subprocess
 import sys
 
 import typer
@@ -47,6 +49,9 @@ def main() -> None:
             sys.exit(exc.exit_code)
         hint = f" (see `{ctx.command_path} --help`)" if ctx else ""
         _fail(exc.format_message() + hint, exc.exit_code)
+    except subprocess.TimeoutExpired as exc:
+        command = exc.cmd if isinstance(exc.cmd, str) else shlex.join(map(str, exc.cmd))
+        _fail(f"gave up after {exc.timeout:g} s waiting for `{command}`; the lab may be stuck", 2)
     except (typer.Abort, KeyboardInterrupt):
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)

@@ -29,10 +29,10 @@ def exec_(
     provider = provider_for(find_lab(lab))
     given = sys.stdin.read() if stdin else None
     if node == "client":
-        result = provider.client_exec(command, input=given)
+        result = provider.client_exec(command, input=given, timeout=None)
     else:
         provider.lab.spec.node(node)
-        result = provider.exec(node, command, input=given)
+        result = provider.exec(node, command, input=given, timeout=None)  # the user's own command
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     raise typer.Exit(result.returncode)

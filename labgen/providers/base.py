@@ -15,6 +15,10 @@ from typing import ClassVar
 from labgen.lab import Lab
 from labgen.progress import Progress
 
+# seconds a command labgen runs on a node may take; past it the node counts as stuck. Only a
+# person's own `labgen exec` runs without a bound (timeout=None): they can stop it themselves.
+EXEC_TIMEOUT = 120.0
+
 
 def stdin_from(given: str | None) -> dict:
     """subprocess arguments that feed `given` to the command, or nothing at all: a command on a node
@@ -53,9 +57,10 @@ class Provider(ABC):
 
     @abstractmethod
     def exec(
-        self, node: str, argv: list[str], *, timeout: float | None = None, input: str | None = None
+        self, node: str, argv: list[str], *, timeout: float | None = EXEC_TIMEOUT, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        """Run argv as root on node, capture text output; never raises on a non-zero exit."""
+        """Run argv as root on node, capture text output; never raises on a non-zero exit. A command
+        still running after `timeout` seconds is killed and reported as exit 124."""
 
     @abstractmethod
     def freeze(self, node: str, frozen: bool) -> None:
@@ -74,7 +79,7 @@ class Provider(ABC):
         """Remove every trace of the lab's machines and networks; idempotent."""
 
     def client_exec(
-        self, argv: list[str], *, timeout: float | None = None, input: str | None = None
+        self, argv: list[str], *, timeout: float | None = EXEC_TIMEOUT, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         """Run argv in the client seat (the tutorial's "your local computer")."""
         netns = ["ip", "netns", "exec", self.lab.spec.client_namespace]

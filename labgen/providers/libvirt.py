@@ -31,7 +31,7 @@ from labgen.boxes import vagrant_box
 from labgen.errors import LabgenError
 from labgen.lab import LabSpec
 from labgen.progress import Progress
-from labgen.providers.base import Provider
+from labgen.providers.base import EXEC_TIMEOUT, Provider
 
 MEMORY_MIB = 640
 CPUS = 1
@@ -166,7 +166,7 @@ class LibvirtProvider(Provider):
         return {node.name: self._domstate(node.name) for node in spec.nodes}
 
     def exec(
-        self, node: str, argv: list[str], *, timeout: float | None = None, input: str | None = None
+        self, node: str, argv: list[str], *, timeout: float | None = EXEC_TIMEOUT, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         """ssh as root through the ControlMaster: about 0.1 s per call once the master is up."""
         self.lab.spec.node(node)

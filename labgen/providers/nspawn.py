@@ -27,9 +27,9 @@ from labgen import netns
 from labgen.boxes import rootfs
 from labgen.errors import LabgenError
 from labgen.lab import Lab
-from labgen.processes import alive
+from labgen.processes import HOST_TIMEOUT, alive
 from labgen.progress import Progress
-from labgen.providers.base import Provider, stdin_from
+from labgen.providers.base import EXEC_TIMEOUT, Provider, stdin_from
 
 NSPAWN_RUN = Path("/run/systemd/nspawn")
 TMPFS_SOURCE = "labgen-nspawn"  # marks the tmpfs labgen mounted (and may unmount)
@@ -263,7 +263,7 @@ ip link set eth0 up
         return "stopped" if exists else "absent"
 
     def exec(
-        self, node: str, argv: list[str], *, timeout: float | None = None, input: str | None = None
+        self, node: str, argv: list[str], *, timeout: float | None = EXEC_TIMEOUT, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         """nsenter into every namespace of the node's init: no ssh, no network needed."""
         pid = self._init_pid(node)
@@ -432,7 +432,7 @@ ip link set eth0 up
 
 
 def _host(argv: list[str]) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=HOST_TIMEOUT)
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
         raise LabgenError(f"{' '.join(argv)} failed: {detail[-1] if detail else done.returncode}")
@@ -480,7 +480,7 @@ def _release_nspawn_tmpfs() -> None:
     propagate = NSPAWN_RUN / "propagate"
     busy = propagate.is_dir() and any(propagate.iterdir())
     if ours and not busy:
-        subprocess.run(["umount", str(NSPAWN_RUN)], capture_output=True, check=False)
+        subprocess.run(["umount", str(NSPAWN_RUN)], capture_output=True, check=False, timeout=HOST_TIMEOUT)
 
 
 def _remove_tree(path: Path) -> None:
@@ -490,7 +490,7 @@ def _remove_tree(path: Path) -> None:
     inside = [t for _, t, _ in _mounts() if t.startswith(f"{path.resolve()}/")]
     if inside:
         raise LabgenError(f"{inside[0]} is still mounted; unmount it, then run labgen down again")
-    subprocess.run(["rm", "-rf", "--one-file-system", str(path)], check=False)
+    subprocess.run(["rm", "-rf", "--one-file-system", str(path)], check=False, timeout=HOST_TIMEOUT)
 
 
 def _pids() -> list[int]:

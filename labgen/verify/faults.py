@@ -54,7 +54,9 @@ def heal(provider: Provider) -> None:
             provider.set_link(node.name, network, True)
         while provider.exec(node.name, _partition_rule(provider, "-D")).returncode == 0:
             pass
-        provider.exec(node.name, ["systemctl", "start", provider.lab.spec.daemon])
+        # --no-block: a daemon that hangs while starting must not hang the suite; the caller
+        # then waits, bounded, for the lab to settle
+        provider.exec(node.name, ["systemctl", "start", "--no-block", provider.lab.spec.daemon], timeout=30)
 
 
 def _partition_rule(provider: Provider, action: str) -> list[str]:

@@ -21,7 +21,7 @@ from labgen.labs import provider_for
 from labgen.observe import http_via_vip, public_macs, served_by, wait_settled
 from labgen.providers.base import Provider
 from labgen.verify import faults
-from labgen.verify.poll import wait_for
+from labgen.verify.poll import PollTimeout, wait_for
 
 
 def _lab_dir(start: Path) -> Path:
@@ -138,10 +138,32 @@ def macs(provider: Provider) -> dict[str, str]:
     return public_macs(provider)
 
 
+@pytest.fixture(scope="session")
+def settling() -> dict:
+    """What the suite knows of the lab's steady state: settled after the last test, or the first
+    failure to settle (then every later behaviour test is skipped at once, naming it)."""
+    return {"settled": False, "failed": None}
+
+
 @pytest.fixture
-def restore(provider: Provider, spec: LabSpec):
-    """Yields the faults module; afterwards heals the lab and waits until it is settled again with the
-    VIP on the preferred node, so the next test starts from the state the tutorial describes."""
+def restore(provider: Provider, spec: LabSpec, settling: dict, request: pytest.FixtureRequest):
+    """Yields the faults module to a test that starts from a lab settled with the VIP on the preferred
+    node; afterwards heals the lab and waits until it is settled that way again, so the next test
+    starts from the state the tutorial describes. A lab that never settles fails once, not per test."""
+    if settling["failed"]:
+        pytest.skip(f"needs a settled lab, and it did not settle ({settling['failed']})")
+    if not settling["settled"]:
+        _settle(provider, spec, settling, request)
     yield faults
+    settling["settled"] = False
     faults.heal(provider)
-    wait_settled(provider, on=spec.preferred.name)
+    _settle(provider, spec, settling, request)
+
+
+def _settle(provider: Provider, spec: LabSpec, settling: dict, request: pytest.FixtureRequest) -> None:
+    try:
+        wait_settled(provider, on=spec.preferred.name)
+    except PollTimeout as exc:
+        settling["failed"] = f"first seen at {request.node.name}: {exc}"
+        raise
+    settling["settled"] = True

@@ -11,6 +11,11 @@ from labgen.cli.options import LabName
 from labgen.cli.output import console
 
 
+# seconds one test of a lab's suite may take, fixtures included: a backstop behind each test's own
+# bounded polls, so a hung node can never hang `verify`
+TEST_TIMEOUT = 600
+
+
 def verify(
     lab: LabName,
     junit: Annotated[Path | None, typer.Option("--junit", help="Also write a JUnit XML report.")] = None,
@@ -36,6 +41,7 @@ def verify(
         "--tb=short",
         "-p",
         "no:cacheprovider",
+        f"--timeout={TEST_TIMEOUT:g}",
         "--rootdir",
         str(found.path),
         str(found.path / "tests"),

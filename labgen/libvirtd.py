@@ -44,7 +44,7 @@ from pathlib import Path
 
 from labgen import paths
 from labgen.errors import LabgenError
-from labgen.processes import HOST_TIMEOUT, alive
+from labgen.processes import HOST_TIMEOUT, alive, wait_reaped
 
 QEMU = "/usr/bin/qemu-system-x86_64"
 TB_CACHE_MIB = 128
@@ -173,9 +173,11 @@ def stop(namespace: str, timeout: float = 20) -> None:
     """
     d = Daemon(namespace)
     children = _child_pids(d)
+    daemons = list(d.pids().values())
     _stop_pids(d, timeout)
     for pid in children:
         _kill(pid, timeout)
+    wait_reaped(daemons + children)
     if d.root.exists():
         shutil.rmtree(d.root)
 
@@ -191,9 +193,10 @@ def stop_namespace_processes(namespace: str, timeout: float = 5) -> None:
     done = subprocess.run(
         ["ip", "netns", "pids", namespace], capture_output=True, text=True, check=False, timeout=HOST_TIMEOUT
     )
-    for pid in (int(word) for word in done.stdout.split()):
-        if pid != os.getpid():
-            _kill(pid, timeout)
+    pids = [int(word) for word in done.stdout.split() if int(word) != os.getpid()]
+    for pid in pids:
+        _kill(pid, timeout)
+    wait_reaped(pids)
 
 
 def _prepare_dirs(d: Daemon, log_dir: Path) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from pathlib import Path
+
+from labgen.errors import LabgenError
 
 # seconds a host command labgen runs (ip, mount, virsh, ...) may take; past it, it is stuck and
 # the CLI says which command it waited for (labgen.cli.main)
@@ -20,3 +23,20 @@ def alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def wait_reaped(pids: list[int], timeout: float = 10) -> None:
+    """Return once none of pids is left even as a zombie, so that a command that says a lab is gone
+    leaves nothing of it in `ps` (a daemon's zombie lasts until the host's init reaps it)."""
+    deadline = time.monotonic() + timeout
+    while left := [pid for pid in pids if _listed(pid)]:
+        if time.monotonic() > deadline:
+            raise LabgenError(f"processes {left} of the lab have not exited after {timeout:g} s")
+        with contextlib.suppress(ChildProcessError, OSError):
+            for pid in left:
+                os.waitpid(pid, os.WNOHANG)  # our own child: reap it ourselves
+        time.sleep(0.05)
+
+
+def _listed(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()

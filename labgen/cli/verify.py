@@ -10,7 +10,6 @@ import typer
 from labgen.cli.options import LabName
 from labgen.cli.output import console
 
-
 # seconds one test of a lab's suite may take, fixtures included: a backstop behind each test's own
 # bounded polls, so a hung node can never hang `verify`
 TEST_TIMEOUT = 600

@@ -27,7 +27,7 @@ from labgen import netns
 from labgen.boxes import rootfs
 from labgen.errors import LabgenError
 from labgen.lab import Lab
-from labgen.processes import HOST_TIMEOUT, alive
+from labgen.processes import HOST_TIMEOUT, alive, wait_reaped
 from labgen.progress import Progress
 from labgen.providers.base import EXEC_TIMEOUT, Provider, stdin_from
 
@@ -368,11 +368,14 @@ ip link set eth0 up
     def _kill(self, node: str) -> None:
         """Pull the plug: SIGKILL the node's init (the whole container dies with it); nspawn then
         exits and cleans up after itself, or is killed too if it does not."""
+        nspawn = self._nspawn_pid(node)
         self._kill_init(node)
         if not self._wait_gone(node, 5):
             self._signal(node, signal.SIGKILL)
             if not self._wait_gone(node, 5):
                 raise LabgenError(f"systemd-nspawn of {node} does not exit, even after SIGKILL")
+        if nspawn:
+            wait_reaped([nspawn])
         self._pid_file(node).unlink(missing_ok=True)
         # nspawn leaves its propagation dir behind when its container is killed
         leftover = NSPAWN_RUN / "propagate" / self.machine(node)

@@ -85,7 +85,12 @@ class LabSpec(BaseModel):
 
     @property
     def client_namespace(self) -> str:
-        return f"{self.namespace}.client"  # a dot: no lab name can make another lab's name so
+        return f"{self.namespace}.client"
+
+    def node_namespace(self, node: str) -> str:
+        """A container node's namespace (and machine name). Joined by a dot, which lab names never
+        hold, so lab `a`'s node `lb0` and lab `a-lb0` can never meet."""
+        return f"{self.namespace}.{node}"
 
 
 MARKER = ".labgen-lab"

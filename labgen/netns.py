@@ -190,9 +190,9 @@ def _last_line(done: subprocess.CompletedProcess[str]) -> str:
 
 
 def _node_of(spec: LabSpec, node_netns: str) -> str:
-    """The node a namespace belongs to: providers name it f"{spec.namespace}-{node}"."""
+    """The node a namespace belongs to (LabSpec.node_namespace)."""
     for node in spec.nodes:
-        if node_netns in (f"{spec.namespace}-{node.name}", node.name):
+        if node_netns in (spec.node_namespace(node.name), node.name):
             return node.name
     raise LabgenError(f"{node_netns} is not a node namespace of lab {spec.name!r}")
 

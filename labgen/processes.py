@@ -25,7 +25,7 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def wait_reaped(pids: list[int], timeout: float = 10) -> None:
+def wait_reaped(pids: list[int], timeout: float = 15) -> None:
     """Return once none of pids is left even as a zombie, so that a command that says a lab is gone
     leaves nothing of it in `ps` (a daemon's zombie lasts until the host's init reaps it)."""
     deadline = time.monotonic() + timeout

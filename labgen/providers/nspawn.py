@@ -75,9 +75,8 @@ class NspawnProvider(Provider):
     # ---- names and paths ---------------------------------------------------------------------
 
     def machine(self, node: str) -> str:
-        """Machine name and node namespace name: unique per lab and node (lab names have no dots,
-        so lab `a` node `lb0` never meets lab `a-lb0`)."""
-        return f"{self.spec.namespace}.{node}"
+        """Machine name and node namespace name: unique per lab and node."""
+        return self.spec.node_namespace(node)
 
     def _node_dir(self, node: str) -> Path:
         return self.lab.path / "state" / node

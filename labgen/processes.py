@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -23,6 +24,31 @@ def alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def naming(path: Path) -> list[int]:
+    """Processes whose command line names path: what labgen started for a lab (ssh masters, their
+    proxies) names the lab's own directory, which nothing else on the host does."""
+    text = str(path)
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            with contextlib.suppress(OSError):
+                if text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                    found.append(int(entry.name))
+    return found
+
+
+def stop(pids: list[int], timeout: float = 5) -> None:
+    """SIGTERM, SIGKILL whatever is left after timeout, and return once all are reaped."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + timeout
+        while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    wait_reaped(pids)
 
 
 def wait_reaped(pids: list[int], timeout: float = 15) -> None:

@@ -114,3 +114,22 @@ def test_a_swapped_priority_fails_verify_fast_and_once():
         assert took < 150, f"verify took {took:.0f} s to fail"
     finally:
         lab.down()
+
+
+def test_auto_failback_off_on_both_nodes_fails_verify_fast():
+    """heartbeat without failback keeps the VIP on lb1 after the first failover: the suite must say
+    so once, within its settle bound, where it used to hang for minutes in a blocking restart."""
+    lab = RunningLab("heartbeat-nginx", "t-nofb", "nspawn", [])
+    try:
+        for node in ("lb0", "lb1"):
+            lab.exec(node, "sed -i 's/^auto_failback on/auto_failback off/' /etc/ha.d/ha.cf")
+        lab.exec("lb1", "systemctl restart heartbeat")  # the backup re-reads it; lb0 keeps the VIP
+        lab.exec("lb0", "systemctl restart heartbeat")
+        started = time.monotonic()
+        result = lab.verify("-k", "failover or split_brain")
+        took = time.monotonic() - started
+        assert result.returncode != 0, result.stdout[-3000:]
+        # heartbeat's settle bound: 4 x initdead + 40 s, twice at most (the failing test, its heal)
+        assert took < 300, f"verify took {took:.0f} s to fail"
+    finally:
+        lab.down()

@@ -350,3 +350,17 @@ def test_a_lab_being_changed_refuses_a_second_writer(command):
     with lab_lock("busy", "up"):
         message = refused(*command)
     assert f"lab busy is being changed by pid {os.getpid()} (labgen up)" in message
+
+
+# ---- output into a file or a pipe ---------------------------------------------------------------
+
+
+def test_output_to_a_pipe_is_not_wrapped():
+    """A departure longer than 80 columns stays one line when stdout is not a terminal."""
+    done = labgen("show", "keepalived-rr")
+    bp, _ = load_blueprint("keepalived-rr")
+    long_ones = [d.why for d in bp.departures if len(d.why) > 100]
+    assert long_ones, "test data: no departure longer than 100 characters"
+    lines = done.stdout.splitlines()
+    for why in long_ones:
+        assert any(why in line for line in lines), f"wrapped: {why!r}"

@@ -39,11 +39,11 @@ def graph(
 
 def _spec_and_holders(target: str, sets: list[str]):
     """A lab (by name or directory) with its VIP holders when running; else a blueprint, resolved."""
-    from labgen.lab import Lab, is_lab_dir
+    from labgen.lab import Lab
     from labgen.labs import all_labs
 
     path = Path(target)
-    lab = Lab(path) if path.is_dir() and is_lab_dir(path) else None
+    lab = Lab(path) if (path / "lab.json").is_file() else None
     lab = lab or next((known for known in all_labs() if known.name == target), None)
     if lab is not None:
         return lab.spec, _holders(lab)

@@ -192,7 +192,7 @@ class LibvirtProvider(Provider):
         """ssh as root through the ControlMaster: about 0.1 s per call once the master is up."""
         self.lab.spec.node(node)
         command = shlex.join(argv)
-        ssh = ["ssh", "-F", str(self.lab.ssh_config), "-o", "BatchMode=yes", node, command]
+        ssh = ["ssh", "-F", str(self.ssh_config()), "-o", "BatchMode=yes", node, command]
         # own process group: on timeout, ssh AND its ProxyCommand (socat) are killed together
         proc = subprocess.Popen(
             ssh,
@@ -336,11 +336,11 @@ class LibvirtProvider(Provider):
 
     def _close_masters(self, nodes: list[str] | None = None) -> None:
         """Stop the ssh ControlMasters labgen started (ssh -O exit asks each one to leave)."""
-        if not self.lab.ssh_config.exists():
+        if not self.ssh_config().exists():
             return
         for node in nodes or [n.name for n in self.lab.spec.nodes]:
             subprocess.run(
-                ["ssh", "-F", str(self.lab.ssh_config), "-O", "exit", node],
+                ["ssh", "-F", str(self.ssh_config()), "-O", "exit", node],
                 capture_output=True,
                 timeout=10,
                 check=False,
@@ -356,7 +356,7 @@ class LibvirtProvider(Provider):
         return domain_name(self.lab.spec, self.lab.spec.node(node).name)
 
     def _domstate(self, node: str) -> str:
-        done = libvirtd.virsh(self.lab.spec.namespace, "domstate", self._domain(node))
+        done = self._virsh_run("domstate", self._domain(node))
         if done.returncode != 0:
             return "absent"
         return _STATES.get(done.stdout.strip(), "stopped")
@@ -378,8 +378,12 @@ class LibvirtProvider(Provider):
                 f"lab {self.lab.name!r} has no network {network!r}; its networks: {known}"
             ) from None
 
+    def _virsh_run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """virsh against the libvirtd holding this lab's machines (labgen's private one)."""
+        return libvirtd.virsh(self.lab.spec.namespace, *args)
+
     def _virsh(self, *args: str) -> str:
-        done = libvirtd.virsh(self.lab.spec.namespace, *args)
+        done = self._virsh_run(*args)
         if done.returncode != 0:
             raise LabgenError(f"virsh {' '.join(args)}: {done.stderr.strip()}")
         return done.stdout

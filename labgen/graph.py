@@ -23,7 +23,7 @@ MGMT_NOTE = "eth0: Vagrant's management network (DHCP, ssh)"
 def topology(spec: LabSpec, holders: list[str] | None = None) -> graphviz.Graph:
     """The drawing of spec; holders: who has the VIP now (None: not running, draw the preferred)."""
     g = graphviz.Graph(spec.name, engine="dot")
-    g.attr(rankdir="TB", label=f"{spec.name}: {spec.title}", labelloc="t", fontname="Helvetica",
+    g.attr(rankdir="TB", label=_text(f"{spec.name}: {spec.title}"), labelloc="t", fontname="Helvetica",
            fontsize="14", nodesep="0.6", ranksep="0.9")
     g.attr("node", fontname="Helvetica", fontsize="11")
     g.attr("edge", fontname="Helvetica", fontsize="10")
@@ -36,7 +36,7 @@ def topology(spec: LabSpec, holders: list[str] | None = None) -> graphviz.Graph:
 
 def _networks(g: graphviz.Graph, spec: LabSpec) -> None:
     for net in spec.networks.values():
-        g.node(f"net-{net.name}", f"{net.name} network\n{net.cidr}", shape="box", style="rounded,filled",
+        g.node(f"net-{net.name}", _text(f"{net.name} network", net.cidr), shape="box", style="rounded,filled",
                fillcolor="#dbeafe", color="#1d4ed8", width="3")
 
 
@@ -65,7 +65,7 @@ def _nodes(g: graphviz.Graph, spec: LabSpec) -> None:
 
 def _vip(g: graphviz.Graph, spec: LabSpec, holders: list[str] | None) -> None:
     net = spec.networks[spec.vip_network]
-    g.node("vip", f"VIP {spec.vip}\n(floating, on {net.interface})", shape="box",
+    g.node("vip", _text(f"VIP {spec.vip}", f"(floating, on {net.interface})"), shape="box",
            style="dashed,bold", color="#b91c1c", fontcolor="#b91c1c")
     g.edge("vip", f"net-{net.name}", style="dashed", color="#b91c1c")
     if holders is None:
@@ -83,14 +83,22 @@ def _vip(g: graphviz.Graph, spec: LabSpec, holders: list[str] | None) -> None:
 def _client(g: graphviz.Graph, spec: LabSpec) -> None:
     net = spec.networks[spec.vip_network]
     addresses = ", ".join(spec.client)
-    g.node("client", f"client seat (your computer)\n{addresses}", shape="box", style="filled",
+    g.node("client", _text("client seat (your computer)", addresses), shape="box", style="filled",
            fillcolor="#dcfce7", color="#15803d")
     g.edge("client", f"net-{net.name}", color="#15803d")
 
 
+def _text(*lines: str) -> str:
+    """A plain label of one or more lines; blueprint text is data: its backslashes, newlines and
+    quotes never reach dot as syntax (graphviz.escape, then the binding's own quoting), and dot
+    does not decode its entities (&amp; stays &amp;)."""
+    return "\\n".join(graphviz.escape(" ".join(line.replace("&", "&amp;").split())) for line in lines)
+
+
 def _html(text: str) -> str:
-    """Text inside a Graphviz HTML-like label: &, < and > escaped (names come from blueprints)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text inside a Graphviz HTML-like label: &, <, > and quotes escaped, on one line."""
+    text = " ".join(text.split())
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 def draw(spec: LabSpec, fmt: str = "svg", holders: list[str] | None = None) -> bytes:

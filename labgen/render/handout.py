@@ -28,9 +28,16 @@ def write(folder: Path, env: jinja2.Environment, bp: Blueprint, source: Source, 
         libvirt=render_context(spec),
         claims=getattr(bp, "claims", None) or [],
         exercises=exercises(source),
+        md=markdown_text,
     )
     (folder / "README.md").write_text(readme)
     (folder / "topology.svg").write_bytes(graph.draw(spec, "svg"))
+
+
+def markdown_text(value: object) -> str:
+    """Blueprint text as Markdown prose: one line, no HTML (a title cannot add tags or scripts)."""
+    text = " ".join(str(value).split())
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def exercises(source: Source) -> list[dict]:

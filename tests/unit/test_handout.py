@@ -212,3 +212,18 @@ def _as_root_cases(folder: Path) -> None:
         (bare / tool).symlink_to(shutil.which(tool))
     no_sudo = run(["/usr/bin/setpriv", *nobody[1:], str(script)], str(bare))
     assert no_sudo.returncode == 1 and "needs root" in no_sudo.stderr, no_sudo.stderr
+
+
+HOSTILE = "x\nputs 'ruby ran'; system('touch /tmp/labgen-pwned')\n#{`touch /tmp/labgen-pwned`}'\"<b>&amp;\\"
+
+
+def test_hostile_title_stays_text_in_the_handout(tmp_path: Path) -> None:
+    """Blueprint text with newlines, quotes, tags, entities and a final backslash: the drawing still
+    renders and shows it verbatim on one line, the README shows it without HTML."""
+    as_yaml = '"' + HOSTILE.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    ok("render", "keepalived-rr", "-o", str(tmp_path / "lab"), "--set", f"title={as_yaml}",
+       "--set", f"source.publisher={as_yaml}")
+    texts = svg_texts(tmp_path / "lab" / "topology.svg")
+    assert f"keepalived-rr: {' '.join(HOSTILE.split())}" in texts, texts[:2]
+    readme = (tmp_path / "lab" / "README.md").read_text()
+    assert "<b>" not in readme and "&lt;b&gt;&amp;amp;\\" in readme.splitlines()[0]

@@ -72,6 +72,16 @@ def test_graph_draws_who_holds_the_vip(rendered: Lab, holders, says) -> None:
     assert drawn == set(holders if holders is not None else [rendered.spec.preferred.name])
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [["graph", "no-such-blueprint"], ["graph", "keepalived-rr", "-o", "/nonexistent/x.svg"],
+     ["box", "export", "-o", "/tmp"]],
+)
+def test_handout_commands_refuse_bad_input_in_one_line(argv) -> None:
+    done = labgen(*argv)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+
+
 def readme_blocks(text: str) -> list[str]:
     """The body of every ```sh block."""
     return re.findall(r"^\s*```sh\n(.*?)^\s*```", text, re.M | re.S)

@@ -1,8 +1,11 @@
 """The libvirt provider: real VMs through `vagrant up --provider libvirt` on the lab's Vagrantfile.
 
-Each lab gets its network namespace (netns.create_lab_network, without br-mgmt: vagrant-libvirt
-brings its own isolated management network) and a private libvirtd inside it (labgen/libvirtd.py).
-vagrant runs inside that namespace too, because it ssh-es to the guests' management addresses.
+The Vagrantfile runs unchanged with plain `vagrant up` on a laptop; labgen points it through the
+environment (vagrant_env) at the lab's own network namespace and a private libvirtd inside it
+(labgen/libvirtd.py). There labgen defines the lab networks itself, isolated and on its own bridge
+names, so vagrant-libvirt only attaches the NICs and the client seat plugs into the same bridges;
+vagrant-libvirt brings its own isolated management network. vagrant runs inside that namespace too,
+because it ssh-es to the guests' management addresses.
 Everything after `up` avoids vagrant (a Ruby start costs 1.5-3 s per call): status, freeze, link
 and reset go to virsh on the private socket, exec goes through plain ssh with the lab's ssh_config
 (as root, like every provider; ControlMaster under LAB/state/ControlPersist, ProxyCommand into the

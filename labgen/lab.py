@@ -7,6 +7,8 @@ The directory is the contract between rendering, providers and verification:
     LAB/provision/NODE.sh   one self-contained, idempotent root shell provisioner per node
     LAB/files/NODE/...      every config file the provisioner writes, at its path on the node
     LAB/tests/              the blueprint's testinfra suite (runs with plain pytest from LAB)
+    LAB/README.md           the handout: what the lab is, how to bring it up and check it
+    LAB/topology.svg        its picture (labgen graph)
     LAB/ssh_config          written by the provider at `up`: Host NODE entries usable by ssh -F
     LAB/state/              provider state (pids, sockets, ControlMaster paths)
     LAB/logs/               full logs of up/down/provisioning; up.json: where up's time went

@@ -41,6 +41,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from xml.sax.saxutils import escape as _xml_escape
 
 from labgen import paths
 from labgen.errors import LabgenError
@@ -250,6 +251,28 @@ def _ensure_pool(d: Daemon) -> None:
         _virsh_ok(d, "pool-start", "default")
 
 
+def define_networks(namespace: str, bridges: dict[str, str]) -> None:
+    """Isolated libvirt networks (no IP, no DHCP, no forward) named as in the Vagrantfile, each on
+    the lab's own bridge name: vagrant-libvirt finds them by name and only attaches the NICs, and
+    labgen plugs its client seat into the same bridges. Idempotent."""
+    d = Daemon(namespace)
+    for name, bridge in bridges.items():
+        if virsh(namespace, "net-info", name).returncode != 0:
+            xml = d.root / f"network-{name}.xml"
+            xml.write_text(_NETWORK_XML.format(name=_xml(name), bridge=_xml(bridge)))
+            _virsh_ok(d, "net-define", str(xml))
+        if "Active:         yes" not in virsh(namespace, "net-info", name).stdout:
+            _virsh_ok(d, "net-start", name)
+
+
+_NETWORK_XML = """\
+<network>
+  <name>{name}</name>
+  <bridge name="{bridge}" stp="off" delay="0"/>
+</network>
+"""
+
+
 def _virsh_ok(d: Daemon, *args: str) -> str:
     done = virsh(d.namespace, *args)
     if done.returncode != 0:
@@ -400,3 +423,8 @@ def _probe_key() -> str:
     except FileNotFoundError:
         qemu_mtime = 0
     return f"{os.uname().release}:{qemu_mtime}"
+
+
+def _xml(text: str) -> str:
+    """Text for an XML attribute or element (names come from blueprints)."""
+    return _xml_escape(text, {'"': "&quot;"})

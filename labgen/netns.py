@@ -58,6 +58,16 @@ def create_lab_network(spec: LabSpec, *, mgmt: bool = True) -> None:
     _create_client_seat(spec)
 
 
+def create_namespace(spec: LabSpec) -> None:
+    """Only the lab namespace, for providers whose bridges are made by someone else (libvirt)."""
+    _ensure_netns(spec.namespace)
+
+
+def create_client_seat(spec: LabSpec) -> None:
+    """The client seat, once the bridge of the VIP's network exists in the lab namespace."""
+    _create_client_seat(spec)
+
+
 def _create_client_seat(spec: LabSpec) -> None:
     """The tutorial's "your local computer": every client address on the VIP's network."""
     cns = spec.client_namespace

@@ -164,6 +164,24 @@ def _stage(root: Path, staging: Path, progress: Progress) -> None:
     (staging / "Vagrantfile").write_text(_BOX_VAGRANTFILE.format(cmdline=BOX_RECIPE["cmdline"]))
 
 
+def export(name: str, out: Path) -> Path:
+    """The added box, packed again as a plain tar .box file (what `vagrant box add` takes)."""
+    if not is_current(name):
+        raise LabgenError(f"box {box_name(name)} is not built (or outdated): labgen box build {name}")
+    out = out.resolve()
+    if out.is_dir():
+        raise LabgenError(f"-o {out}: that is a folder; give the .box file to write")
+    staging = out.with_name(f".{out.name}.{os.getpid()}")
+    try:
+        _tar(box_dir(name), staging)
+        staging.rename(out)
+    except OSError as exc:
+        raise LabgenError(f"cannot write {out}: {exc.strerror or exc}") from None
+    finally:
+        staging.unlink(missing_ok=True)
+    return out
+
+
 def _kernel_and_initrd(root: Path) -> tuple[Path, Path]:
     """The newest kernel in the root's /boot and its initrd."""
     kernels = sorted((root / "boot").glob("vmlinuz-*"))

@@ -12,7 +12,21 @@ import sys
 
 import typer
 
-from labgen.cli import box, doctor, down, exec_, failover, list_, render, show, ssh, status, up, verify
+from labgen.cli import (
+    box,
+    doctor,
+    down,
+    exec_,
+    failover,
+    graph,
+    list_,
+    render,
+    show,
+    ssh,
+    status,
+    up,
+    verify,
+)
 from labgen.errors import LabgenError
 
 app = typer.Typer(
@@ -32,6 +46,7 @@ app.command("ssh")(ssh.ssh)
 app.command("verify")(verify.verify)
 app.command("failover")(failover.failover)
 app.command("down")(down.down)
+app.command("graph")(graph.graph)
 app.add_typer(box.app, name="box")
 app.command("doctor")(doctor.doctor)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -38,6 +39,19 @@ def build(
         from labgen.boxes import vagrant_box
 
         console.print(f"vagrant box: {vagrant_box.build(name, progress, force=force)}")
+
+
+@app.command("export")
+def export(
+    output: Annotated[Path, typer.Option("--output", "-o", help="The .box file to write.")],
+    name: Annotated[str, typer.Argument(help="The box to export.")] = "debian-12",
+) -> None:
+    """Write the offline vagrant box to a .box file, for `vagrant box add` on another computer."""
+    from labgen.boxes import vagrant_box
+
+    path = vagrant_box.export(name, output)
+    console.print(f"box {vagrant_box.box_name(name)} written to {path}")
+    console.print(f"on the other computer: vagrant box add --name {vagrant_box.box_name(name)} {path.name}")
 
 
 @app.command("list")

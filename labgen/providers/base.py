@@ -28,6 +28,8 @@ def stdin_from(given: str | None) -> dict:
 
 class Provider(ABC):
     name: ClassVar[str]
+    sudo: ClassVar[bool] = False  # True where ssh logs in as a user who needs sudo for root
+    client_interface: str = "eth0"  # the client seat's NIC on the VIP's network
 
     def __init__(self, lab: Lab):
         self.lab = lab

@@ -1,8 +1,11 @@
 """The libvirt provider: real VMs through `vagrant up --provider libvirt` on the lab's Vagrantfile.
 
-Each lab gets its network namespace (netns.create_lab_network, without br-mgmt: vagrant-libvirt
-brings its own isolated management network) and a private libvirtd inside it (labgen/libvirtd.py).
-vagrant runs inside that namespace too, because it ssh-es to the guests' management addresses.
+The Vagrantfile runs unchanged with plain `vagrant up` on a laptop; labgen points it through the
+environment (vagrant_env) at the lab's own network namespace and a private libvirtd inside it
+(labgen/libvirtd.py). There labgen defines the lab networks itself, isolated and on its own bridge
+names, so vagrant-libvirt only attaches the NICs and the client seat plugs into the same bridges;
+vagrant-libvirt brings its own isolated management network. vagrant runs inside that namespace too,
+because it ssh-es to the guests' management addresses.
 Everything after `up` avoids vagrant (a Ruby start costs 1.5-3 s per call): status, freeze, link
 and reset go to virsh on the private socket, exec goes through plain ssh with the lab's ssh_config
 (as root, like every provider; ControlMaster under LAB/state/ControlPersist, ProxyCommand into the
@@ -12,6 +15,7 @@ namespace), usable from the host namespace by `ssh -F LAB/ssh_config NODE` and b
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import re
 import shlex
@@ -35,7 +39,6 @@ from labgen.providers.base import EXEC_TIMEOUT, Provider
 
 MEMORY_MIB = 640
 CPUS = 1
-MGMT_NETWORK_ADDRESS = "192.168.121.0/24"  # private to each lab's daemon and namespace
 _STATES = {"running": "running", "paused": "frozen", "shut off": "stopped", "crashed": "stopped"}
 
 
@@ -51,12 +54,29 @@ def render_context(spec: LabSpec) -> dict:
         "insert_key": False,  # the machines are reachable only inside the lab namespace
         "memory": MEMORY_MIB,
         "cpus": CPUS,
-        "uri": libvirtd.Daemon(spec.namespace).uri,
-        "management_network_name": f"labgen-{spec.name}-mgmt",
-        "management_network_address": MGMT_NETWORK_ADDRESS,
         "default_prefix": f"{spec.name}-",
+        "networks": {name: network_name(spec, name) for name in spec.networks},
+        "netmasks": {
+            name: str(ipaddress.ip_network(net.cidr, strict=False).netmask)
+            for name, net in spec.networks.items()
+        },
         "box": vagrant_box.box_name(),
         "boxes": {node.name: vagrant_box_for(node.box) for node in spec.nodes},
+    }
+
+
+def network_name(spec: LabSpec, network: str) -> str:
+    """The libvirt network of a lab network: named after the lab, so labs differ on a laptop too."""
+    return f"{spec.name}-{network}"
+
+
+def vagrant_env(spec: LabSpec) -> dict[str, str]:
+    """What points the lab's Vagrantfile at labgen's private libvirtd and client seat: without
+    these, the same file runs with plain `vagrant up` on the system libvirt."""
+    return {
+        **vagrant_box.vagrant_env(),
+        "LABGEN_LIBVIRT_URI": libvirtd.Daemon(spec.namespace).uri,
+        "LABGEN_CLIENT_SEAT": "netns",
     }
 
 
@@ -127,12 +147,16 @@ class LibvirtProvider(Provider):
             progress.note("this Vagrantfile was rendered for TCG before the probe: it runs as TCG")
         for box in sorted(_local_boxes(spec)):
             vagrant_box.build(box, progress)
-        with progress.step(f"lab network: namespace {spec.namespace} and its bridges"):
-            netns.create_lab_network(spec, mgmt=False)
+        with progress.step(f"lab namespace {spec.namespace}"):
+            netns.create_namespace(spec)
         with progress.step("private libvirtd inside the lab namespace"):
             libvirtd.start(spec.namespace, self.lab.logs_dir / "libvirt")
             if tcg:
                 libvirtd.tcg_emulator()
+        with progress.step("lab networks (isolated libvirt networks) and the client seat on their bridges"):
+            bridges = {network_name(spec, name): net.bridge for name, net in spec.networks.items()}
+            libvirtd.define_networks(spec.namespace, bridges)
+            netns.create_client_seat(spec)
         with progress.step("box image into the lab's storage pool (hard link)"):
             self._link_boxes()
         self._vagrant_up(progress)
@@ -171,7 +195,7 @@ class LibvirtProvider(Provider):
         """ssh as root through the ControlMaster: about 0.1 s per call once the master is up."""
         self.lab.spec.node(node)
         command = shlex.join(argv)
-        ssh = ["ssh", "-F", str(self.lab.ssh_config), "-o", "BatchMode=yes", node, command]
+        ssh = ["ssh", "-F", str(self.ssh_config()), "-o", "BatchMode=yes", node, command]
         # own process group: on timeout, ssh AND its ProxyCommand (socat) are killed together
         proc = subprocess.Popen(
             ssh,
@@ -200,8 +224,8 @@ class LibvirtProvider(Provider):
 
     def set_link(self, node: str, network: str, up: bool) -> None:
         """Link state of the NIC on that network's bridge, as the guest sees it (NO-CARRIER)."""
-        bridge = self._network(network).bridge
-        mac = self._mac_on(node, bridge)
+        self._network(network)
+        mac = self._mac_on(node, network_name(self.lab.spec, network))
         self._virsh("domif-setlink", self._domain(node), mac, "up" if up else "down")
 
     def reboot(self, node: str) -> None:
@@ -212,7 +236,7 @@ class LibvirtProvider(Provider):
     # --- helpers ------------------------------------------------------------------------------
 
     def _vagrant(self, log: Path) -> _NetnsVagrant:
-        env = {**os.environ, **vagrant_box.vagrant_env()}
+        env = {**os.environ, **vagrant_env(self.lab.spec)}
         return _NetnsVagrant(
             self.lab.spec.namespace,
             root=str(self.lab.path),
@@ -315,11 +339,11 @@ class LibvirtProvider(Provider):
 
     def _close_masters(self, nodes: list[str] | None = None) -> None:
         """Stop the ssh ControlMasters labgen started (ssh -O exit asks each one to leave)."""
-        if not self.lab.ssh_config.exists():
+        if not self.ssh_config().exists():
             return
         for node in nodes or [n.name for n in self.lab.spec.nodes]:
             subprocess.run(
-                ["ssh", "-F", str(self.lab.ssh_config), "-O", "exit", node],
+                ["ssh", "-F", str(self.ssh_config()), "-O", "exit", node],
                 capture_output=True,
                 timeout=10,
                 check=False,
@@ -335,18 +359,18 @@ class LibvirtProvider(Provider):
         return domain_name(self.lab.spec, self.lab.spec.node(node).name)
 
     def _domstate(self, node: str) -> str:
-        done = libvirtd.virsh(self.lab.spec.namespace, "domstate", self._domain(node))
+        done = self._virsh_run("domstate", self._domain(node))
         if done.returncode != 0:
             return "absent"
         return _STATES.get(done.stdout.strip(), "stopped")
 
-    def _mac_on(self, node: str, bridge: str) -> str:
+    def _mac_on(self, node: str, network: str) -> str:
         listing = self._virsh("domiflist", self._domain(node))
         for row in listing.splitlines():
             fields = row.split()  # Interface Type Source Model MAC
-            if len(fields) >= 5 and fields[2] == bridge:
+            if len(fields) >= 5 and fields[2] == network:
                 return fields[4]
-        raise LabgenError(f"node {node} has no NIC on bridge {bridge}")
+        raise LabgenError(f"node {node} has no NIC on libvirt network {network}")
 
     def _network(self, network: str):
         try:
@@ -357,8 +381,12 @@ class LibvirtProvider(Provider):
                 f"lab {self.lab.name!r} has no network {network!r}; its networks: {known}"
             ) from None
 
+    def _virsh_run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """virsh against the libvirtd holding this lab's machines (labgen's private one)."""
+        return libvirtd.virsh(self.lab.spec.namespace, *args)
+
     def _virsh(self, *args: str) -> str:
-        done = libvirtd.virsh(self.lab.spec.namespace, *args)
+        done = self._virsh_run(*args)
         if done.returncode != 0:
             raise LabgenError(f"virsh {' '.join(args)}: {done.stderr.strip()}")
         return done.stdout

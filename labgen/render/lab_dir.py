@@ -21,7 +21,7 @@ from labgen.errors import LabgenError
 from labgen.lab import MARKER, LabSpec, is_lab_dir
 from labgen.model.blueprint import Blueprint
 from labgen.model.load import Source
-from labgen.render import escape
+from labgen.render import escape, handout
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
@@ -153,6 +153,7 @@ def _fill(folder: Path, bp: Blueprint, source: Source, spec: LabSpec) -> None:
         )
         _write(folder / "provision" / f"{node.name}.sh", script, mode=0o755)
     _write(folder / "Vagrantfile", _vagrantfile(shared, spec))
+    handout.write(folder, shared, bp, source, spec)
     shutil.copytree(source.folder / bp.tests, folder / "tests", ignore=_PYCACHE)
     shutil.copy(paths.templates_dir() / "conftest.py", folder / "tests" / "conftest.py")
     _write(folder / "lab.json", spec.model_dump_json(indent=2) + "\n", mode=0o600)

@@ -17,9 +17,9 @@ import pytest
 import testinfra
 
 from labgen.lab import Lab, LabSpec
-from labgen.labs import provider_for
 from labgen.observe import http_via_vip, public_macs, served_by, wait_settled
 from labgen.providers.base import Provider
+from labgen.providers.plain_vagrant import suite_provider
 from labgen.verify import faults
 from labgen.verify.poll import PollTimeout, wait_for
 
@@ -58,14 +58,16 @@ def spec(lab: Lab) -> LabSpec:
 
 @pytest.fixture(scope="session")
 def provider(lab: Lab) -> Provider:
-    return provider_for(lab)
+    """labgen's provider, or the plain-vagrant view of a lab brought up with `vagrant up`."""
+    return suite_provider(lab)
 
 
 @pytest.fixture(scope="session")
-def hosts(lab: Lab) -> dict[str, testinfra.host.Host]:
+def hosts(lab: Lab, provider: Provider) -> dict[str, testinfra.host.Host]:
     """node name -> testinfra host over ssh, the same way `ssh -F LAB/ssh_config NODE` goes."""
+    config = str(provider.ssh_config())
     return {
-        node.name: testinfra.get_host(f"ssh://{node.name}", ssh_config=str(lab.ssh_config))
+        node.name: testinfra.get_host(f"ssh://{node.name}", ssh_config=config, sudo=provider.sudo)
         for node in lab.spec.nodes
     }
 
@@ -116,7 +118,8 @@ class Client:
                 self._ip("del", f"{address}/{prefix}")
 
     def _ip(self, verb: str, address: str) -> None:
-        done = self.provider.client_exec(["ip", "addr", verb, address, "dev", "eth0"], timeout=10)
+        device = self.provider.client_interface
+        done = self.provider.client_exec(["ip", "addr", verb, address, "dev", device], timeout=10)
         assert done.returncode == 0, f"client seat: ip addr {verb} {address}: {done.stderr.strip()}"
 
     def wait_served_by(self, node: str, timeout: float, source: str | None = None) -> None:

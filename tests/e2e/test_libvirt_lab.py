@@ -196,7 +196,9 @@ def test_freeze_and_thaw(provider) -> None:
 
 
 def test_vagrantfile_validates(provider) -> None:
-    env = {**os.environ, **vagrant_box.vagrant_env()}
+    from labgen.providers.libvirt import vagrant_env
+
+    env = {**os.environ, **vagrant_env(provider.lab.spec)}
     argv = libvirtd.netns_argv(provider.lab.spec.namespace, ["vagrant", "validate"])
     done = subprocess.run(argv, cwd=provider.lab.path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -44,6 +45,12 @@ def test_keepalived_up_ends_with_vip_on_lb0_and_http_from_the_client(keepalived)
     assert status(keepalived)["vip_holders"] == ["lb0"]
     page = keepalived.exec("client", "curl -s --max-time 3 http://203.0.113.10/")
     assert page.strip() == "Welcome to WebServer 1"
+
+
+def test_graph_of_a_running_lab_draws_who_holds_the_vip_now(keepalived):
+    dot = ok("graph", keepalived.name, "--format", "dot")
+    assert re.search(r'^\s*vip -- "n-lb0" \[.*label="held now by"', dot, re.M), dot
+    assert "normally held by" not in dot
 
 
 def assert_up_timing(lab) -> None:

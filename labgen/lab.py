@@ -53,6 +53,15 @@ class Departure(BaseModel):
     why: str
 
 
+class ClaimSpec(BaseModel):
+    """A tutorial claim and the tests (pytest ids relative to LAB/tests) that prove it."""
+
+    id: str
+    quote: str
+    tests: list[str]
+    note: str = ""
+
+
 class LabSpec(BaseModel):
     name: str
     blueprint: str
@@ -73,6 +82,7 @@ class LabSpec(BaseModel):
     params: dict  # the blueprint's service parameters, resolved (secrets filled in)
     pages: dict[str, str]  # node -> the page served on the VIP by that node
     departures: list[Departure] = []
+    claims: list[ClaimSpec] = []
 
     def node(self, name: str) -> NodeSpec:
         for node in self.nodes:
@@ -80,6 +90,13 @@ class LabSpec(BaseModel):
                 return node
         known = ", ".join(n.name for n in self.nodes)
         raise LabgenError(f"lab {self.name!r} has no node {name!r}; its nodes: {known}, client")
+
+    def claim(self, claim_id: str) -> ClaimSpec:
+        for claim in self.claims:
+            if claim.id == claim_id:
+                return claim
+        known = ", ".join(c.id for c in self.claims) or "none"
+        raise LabgenError(f"lab {self.name!r} has no claim {claim_id!r}; its claims: {known}")
 
     @property
     def preferred(self) -> NodeSpec:

@@ -45,7 +45,8 @@ def _print_report(report) -> None:
     )
     console.print(
         f"{report.requests_failed} of {report.requests_sent} requests failed "
-        f"(one every {report.probe_interval_ms:.0f} ms)",
+        f"(one every {report.probe_interval_ms:.0f} ms); {report.pings_lost} of {report.pings_sent} pings "
+        "lost until it was served again (one a second)",
         highlight=False,
     )
 

@@ -42,3 +42,8 @@ def _print_human(bp, skips: dict[str, list[dict]]) -> None:
     console.print("[bold]departures from the tutorial[/]")
     for d in bp.departures:
         console.print(f" • {d.what}\n   [dim]why: {d.why}[/]", highlight=False)
+    if bp.claims:
+        console.print("[bold]the tutorial's claims and their tests[/] (labgen verify LAB --claim ID)")
+    for c in bp.claims:
+        note = f"\n   [dim]note: {c.note}[/]" if c.note else ""
+        console.print(f" • {c.id}: \"{c.quote}\"\n   [dim]{', '.join(c.tests)}[/]{note}", highlight=False)

@@ -19,6 +19,9 @@ def verify(
     lab: LabName,
     junit: Annotated[Path | None, typer.Option("--junit", help="Also write a JUnit XML report.")] = None,
     keyword: Annotated[str | None, typer.Option("-k", help="Only tests matching this expression.")] = None,
+    claims: Annotated[
+        list[str] | None, typer.Option("--claim", help="Only the tests of this claim (labgen show).")
+    ] = None,
 ) -> None:
     """Run the lab's tests: configuration as the tutorial writes it, and failover behaviour."""
     import subprocess
@@ -43,7 +46,7 @@ def verify(
         f"--timeout={TEST_TIMEOUT:g}",
         "--rootdir",
         str(found.path),
-        str(found.path / "tests"),
+        *_selection(found, claims or []),
     ]
     if junit:
         argv += ["--junit-xml", str(junit.resolve())]
@@ -52,3 +55,11 @@ def verify(
     with lab_lock(lab, "verify"):
         done = subprocess.run(argv, cwd=found.path, check=False)
     raise typer.Exit(done.returncode)
+
+
+def _selection(lab, claims: list[str]) -> list[str]:
+    """What pytest runs: the whole suite, or the tests of the given claims (validated first)."""
+    if not claims:
+        return [str(lab.path / "tests")]
+    tests = dict.fromkeys(test for claim in claims for test in lab.spec.claim(claim).tests)
+    return [str(lab.path / "tests" / test) for test in tests]

@@ -25,6 +25,8 @@ from labgen.model.grammar import (
 NodeName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,9}$"), AfterValidator(not_client)]  # names veths
 Priority = Annotated[Int, Field(ge=1, le=254)]
 NetworkName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,11}$")]  # its bridge is br-NAME: 15 at most
+# a test of the blueprint's suite, as pytest names it from tests/: test_6_vip.py::test_vip_answers
+TestId = Annotated[str, Field(pattern=r"^test_[A-Za-z0-9_]+\.py::test_[A-Za-z0-9_]+$")]
 BoxName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9.-]{0,39}$")]
 
 
@@ -171,6 +173,15 @@ class Departure(Strict):
     why: str
 
 
+class Claim(Strict):
+    """A behaviour the tutorial promises, and the tests of the blueprint's suite that prove it."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")
+    quote: str = Field(min_length=1)  # the tutorial's own words
+    tests: list[TestId] = Field(min_length=1)
+    note: str = ""  # where the tutorial's figure does not hold, and what the test asserts instead
+
+
 class Blueprint(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     title: str
@@ -191,6 +202,7 @@ class Blueprint(Strict):
     services: list[UnitName]
     tests: InnerPath = "tests"
     departures: list[Departure] = []
+    claims: list[Claim] = []
 
     @property
     def service(self) -> Literal["keepalived", "heartbeat"]:

@@ -24,6 +24,7 @@ def problems(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
     yield from _priorities(bp)
     yield from _heartbeat_node_names(bp)
     yield from _page_in_web_root(bp)
+    yield from _claim_ids(bp)
 
 
 def _names(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
@@ -155,3 +156,11 @@ def _page_in_web_root(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
             f"{bp.web_root}: no file is written to {page}, so {bp.web} would not serve the page"
             + (f" (the page is written to {', '.join(pages)})" if pages else "")
         )
+
+
+def _claim_ids(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
+    seen: set[str] = set()
+    for i, claim in enumerate(bp.claims):
+        if claim.id in seen:
+            yield ("claims", i, "id"), f"duplicate claim {claim.id!r}; ids must be unique"
+        seen.add(claim.id)

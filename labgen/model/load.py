@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import difflib
 import typing
 from dataclasses import dataclass
@@ -233,3 +234,18 @@ def _check_folders(bp: Blueprint, source: Source, data: CommentedMap) -> None:
     if not (source.folder / bp.tests).is_dir():
         where = _where(("tests",), data, source.file, {})
         raise LabgenError(f"{where}{bp.tests!r}: no such folder in {source.folder} (the test suite)")
+    for i, claim in enumerate(bp.claims):
+        for j, test in enumerate(claim.tests):
+            if not _test_exists(source.folder / bp.tests, test):
+                where = _where(("claims", i, "tests", j), data, source.file, {})
+                raise LabgenError(f"{where}{test!r}: no such test function in the suite")
+
+
+def _test_exists(folder: Path, test: str) -> bool:
+    """test_x.py::test_y names a function defined at the top of that file of the suite."""
+    file, function = test.split("::")
+    try:
+        tree = ast.parse((folder / file).read_text())
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return False
+    return any(isinstance(node, ast.FunctionDef) and node.name == function for node in tree.body)

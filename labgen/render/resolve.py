@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import string
 
-from labgen.lab import Departure, LabSpec, NetworkSpec, NodeSpec, Skip
+from labgen.lab import ClaimSpec, Departure, LabSpec, NetworkSpec, NodeSpec, Skip
 from labgen.labs import check_lab_name
 from labgen.model.blueprint import Blueprint
 
@@ -59,6 +59,7 @@ def resolve(bp: Blueprint, name: str, provider: str, features: dict[str, bool]) 
         params=(bp.keepalived or bp.heartbeat).model_dump(mode="json"),
         pages={node.name: node.page for node in bp.nodes},
         departures=[Departure(**d.model_dump()) for d in bp.departures],
+        claims=[ClaimSpec(**c.model_dump()) for c in bp.claims],
     )
 
 

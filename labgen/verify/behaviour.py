@@ -6,6 +6,9 @@ polls, and leaves healing to the suite's `restore` fixture.
 
 from __future__ import annotations
 
+import ipaddress
+import itertools
+
 from labgen.lab import LabSpec
 from labgen.observe import serving_bound, settle_time, vip_holders, vip_seen_from_client, wait_vip_on
 from labgen.providers.base import Provider
@@ -58,6 +61,29 @@ def split_brain_and_heal(provider: Provider) -> None:
         expected="exactly one VIP holder once the nodes hear each other again",
         timeout=settle_time(spec),
     )
+
+
+def new_client_addresses(provider: Provider, count: int) -> list[str]:
+    """Addresses of the VIP's network that no node, VIP or client uses and that no director's LVS
+    has seen (its persistence would pin them): clients that are new to the lab."""
+    spec = provider.lab.spec
+    network = ipaddress.ip_network(spec.networks[spec.vip_network].cidr)
+    known = ""
+    if spec.features.get("ip_vs", True):
+        known = "".join(provider.exec(n.name, ["ipvsadm", "-L", "-n", "-c"]).stdout for n in spec.nodes)
+    taken = {spec.vip, *spec.client, *(n.addresses[spec.vip_network] for n in spec.nodes)}
+    free = (str(a) for a in reversed(list(network.hosts())) if str(a) not in taken and f" {a}:" not in known)
+    return list(itertools.islice(free, count))
+
+
+def bypass_rules(provider: Provider) -> dict[str, bool]:
+    """node -> whether it redirects VIP traffic to itself (the tutorial's bypass_ipvs.sh rule)."""
+    spec = provider.lab.spec
+    rule = f"-d {spec.vip}/32 -p tcp -j REDIRECT"
+    return {
+        n.name: rule in provider.exec(n.name, ["iptables", "-t", "nat", "-S", "PREROUTING"]).stdout
+        for n in spec.nodes
+    }
 
 
 def assert_service_up(host, service: str) -> None:

@@ -21,6 +21,7 @@ from labgen.verify import faults
 from labgen.verify.poll import wait_for
 
 INTERVAL = 0.05
+PING_INTERVAL = 1.0  # the tutorial counts lost pings at ping's own pace: "after 1 or 2 pings"
 HEARTBEAT_RQSTDELAY_S = 10  # heartbeat's resource request delay, fixed in its source
 
 
@@ -38,10 +39,42 @@ class Report:
     probe_interval_ms: float
     expected_ms: float | None
     expected_rule: str
+    pings_sent: int = 0  # ICMP echo requests to the VIP, one a second, from the fault to its undo
+    pings_lost: int = 0
     timeline: list[tuple[float, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+class Pinger:
+    """`ping` in the client seat, one echo a second, as the tutorial's reader would watch it."""
+
+    def __init__(self, provider: Provider):
+        spec = provider.lab.spec
+        argv = ["ip", "netns", "exec", spec.client_namespace, "stdbuf", "-oL",
+                "ping", "-n", "-D", "-i", f"{PING_INTERVAL:g}", "-W", "1", spec.vip]
+        self.started = time.time()
+        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.replies: set[int] = set()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            if " bytes from " in line and "icmp_seq=" in line:
+                self.replies.add(int(line.split("icmp_seq=")[1].split()[0]))
+
+    def lost_between(self, start: float, end: float) -> tuple[int, int]:
+        """(sent, lost) of the echo requests sent from start to end (request n left at started + n-1 s)."""
+        sent = [n for n in range(1, 100_000) if start <= self.started + (n - 1) * PING_INTERVAL <= end]
+        return len(sent), sum(1 for n in sent if n not in self.replies)
+
+    def stop(self) -> None:
+        time.sleep(1.0)  # the last echo's reply (-W 1) may still be on its way
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        self.reader.join(timeout=5)
 
 
 class Probe:
@@ -91,6 +124,7 @@ def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
     other = next(n.name for n in spec.nodes if n.name != node)
     macs = public_macs(provider)
     probe = Probe(provider)
+    pinger = Pinger(provider)
     injected = False
     try:
         wait_for(
@@ -121,9 +155,12 @@ def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
         time.sleep(INTERVAL * 4)  # a few more samples after failback to count its failures
     finally:
         probe.stop()
+        pinger.stop()
         if injected:  # timed out or interrupted with the fault in place: never leave it there
             faults.heal(provider)
-    return _report(spec, fault, node, other, macs, probe.since(t_fault), t_fault, t_undo)
+    report = _report(spec, fault, node, other, macs, probe.since(t_fault), t_fault, t_undo)
+    report.pings_sent, report.pings_lost = pinger.lost_between(t_fault, t_undo)
+    return report
 
 
 def _first(samples: list[list], accept) -> list | None:

@@ -24,7 +24,8 @@ from labgen.verify import faults
 from labgen.verify.poll import PollTimeout, wait_for
 
 
-def _lab_dir(start: Path) -> Path:
+def suite_lab_dir(start: Path) -> Path:
+    """The lab directory the suite runs for: LABGEN_LAB_DIR, else the first folder up with lab.json."""
     if env := os.environ.get("LABGEN_LAB_DIR"):
         return Path(env)
     for folder in (start, *start.parents):
@@ -36,13 +37,13 @@ def _lab_dir(start: Path) -> Path:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Tests taking `node` run once per node of the lab, named after it."""
     if "node" in metafunc.fixturenames:
-        spec = Lab(_lab_dir(Path(str(metafunc.config.rootpath)))).spec
+        spec = Lab(suite_lab_dir(Path(str(metafunc.config.rootpath)))).spec
         metafunc.parametrize("node", [n.name for n in spec.nodes])
 
 
 @pytest.fixture(scope="session")
 def lab(request: pytest.FixtureRequest) -> Lab:
-    return Lab(_lab_dir(Path(str(request.config.rootpath))))
+    return Lab(suite_lab_dir(Path(str(request.config.rootpath))))
 
 
 @pytest.fixture

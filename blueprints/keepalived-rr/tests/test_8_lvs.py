@@ -1,11 +1,11 @@
 """Tutorial: LVS round robin over both Apache servers, health checked by page digest."""
 
-import ipaddress
-import itertools
+import re
 
 import pytest
 
 from labgen.observe import real_servers_in, serving_bound
+from labgen.verify.behaviour import new_client_addresses
 from labgen.verify.poll import wait_for
 
 pytestmark = pytest.mark.usefixtures("lvs")
@@ -19,27 +19,39 @@ def test_both_real_servers_in_the_table(preferred, spec):
     assert real_servers(preferred, spec) == {n.addresses["vlan"] for n in spec.nodes}
 
 
-def unused_addresses(spec, director, count: int) -> list[str]:
-    """Public addresses no node, VIP, client or LVS connection entry uses: clients LVS never saw."""
-    network = ipaddress.ip_network(spec.networks[spec.vip_network].cidr)
-    known = director.check_output("ipvsadm -L -n -c")
-    taken = {spec.vip, *spec.client, *(n.addresses[spec.vip_network] for n in spec.nodes)}
-    free = (str(a) for a in reversed(list(network.hosts())) if str(a) not in taken and f" {a}:" not in known)
-    return list(itertools.islice(free, count))
+def test_ipvsadm_shows_the_tutorials_virtual_server(preferred, spec):
+    """`ipvsadm -l`: round robin, persistence 50 s, direct routing ("Route") to both servers."""
+    table = preferred.check_output(f"ipvsadm -L -n -t {spec.vip}:{spec.http_port}")
+    assert re.search(rf"TCP\s+{re.escape(spec.vip)}:{spec.http_port}\s+rr\s+persistent 50\b", table), table
+    for node in spec.nodes:
+        server = re.escape(node.addresses["vlan"])
+        assert re.search(rf"->\s+{server}:{spec.http_port}\s+Route\s", table), table
 
 
-def test_new_clients_are_spread_round_robin_and_each_stays_on_its_server(preferred, client, spec):
-    """Round robin over the pool for each new client; persistence keeps a client on its server.
-    (The seat's own two addresses may already be pinned by earlier tests, so two new ones ask.)"""
+def test_new_clients_are_spread_round_robin(provider, preferred, client, spec):
+    """"Every new IP address is routed to a different host": two new clients, two servers."""
     every_server = {n.addresses["vlan"] for n in spec.nodes}
     wait_for(lambda: real_servers(preferred, spec), lambda seen: seen == every_server,
              expected="both real servers healthy in the pool", timeout=serving_bound(spec))
-    newcomers = unused_addresses(spec, preferred, 2)
+    newcomers = new_client_addresses(provider, 2)
     with client.extra_addresses(newcomers):
         first = [client.served_by(source) for source in newcomers]
-        again = [client.served_by(source) for source in newcomers]
     assert set(first) == {n.name for n in spec.nodes}, f"new clients {newcomers} served by {first}"
-    assert again == first, f"persistence: the same clients were then served by {again}, first by {first}"
+
+
+def test_persistence_keeps_each_client_on_its_server(provider, preferred, client, spec):
+    """"A second connection (another IP address) can be set up on another web server", while each
+    client stays on its own for persistence_timeout: several requests each, and LVS's own record."""
+    newcomers = new_client_addresses(provider, 2)
+    with client.extra_addresses(newcomers):
+        seen = {source: [client.served_by(source) for _ in range(4)] for source in newcomers}
+        table = preferred.check_output("ipvsadm -L -n -c")
+    for source, servers in seen.items():
+        assert len(set(servers)) == 1 and servers[0], f"{source} was served by {servers}: not persistent"
+        assert re.search(rf"NONE\s+{re.escape(source)}:0\s+{re.escape(spec.vip)}:{spec.http_port}", table), (
+            f"no persistence template for {source} in ipvsadm -L -n -c:\n{table}"
+        )
+    assert len({servers[0] for servers in seen.values()}) == 2, f"both clients on one server: {seen}"
 
 
 @pytest.mark.parametrize("breakage", ["page changed", "apache stopped"])

@@ -1,3 +1,3 @@
 """This lab's testinfra suite: labgen's fixtures (lab, hosts, client, restore, ...)."""
 
-pytest_plugins = ["labgen.verify.fixtures"]
+pytest_plugins = ["labgen.verify.fixtures", "labgen.verify.claims"]

@@ -20,10 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from labgen import libvirtd
+from labgen import libvirtd, paths
 from labgen.boxes import vagrant_box
 from labgen.lab import Lab
+from labgen.model.breakages import load_breakages
 from labgen.observe import http_via_vip, vip_holders
+from tests.catalogue import assert_caught
 from tests.labs import labgen, ok
 
 pytestmark = pytest.mark.libvirt
@@ -228,6 +230,15 @@ def test_reboot_comes_back(provider) -> None:
     wait_for(lambda: boot_id() not in ("", first), 300, "lb1 to answer ssh after a reset")
     print(f"\nreset to ssh: {time.monotonic() - begun:.1f} s")
     assert provider.status()["lb1"] == "running"
+
+
+LVS_BREAKAGES = [b for b in load_breakages(paths.blueprints_dir() / "keepalived-rr") if "ip_vs" in b.needs]
+
+
+@pytest.mark.parametrize("breakage", LVS_BREAKAGES, ids=[b.id for b in LVS_BREAKAGES])
+def test_lvs_breakage_is_caught_by_its_claims(provider, breakage) -> None:
+    """The catalogue's breakages only a kernel with ip_vs can show (tests/catalogue.py)."""
+    assert_caught(LAB_NAME, breakage)
 
 
 def test_interrupted_second_lab_is_removed_by_down_and_the_first_never_notices(provider) -> None:

@@ -1,0 +1,64 @@
+"""Applying one breakage of a blueprint's catalogue to a running lab and checking the suite catches
+it, through the CLI a user types; shared by the container and the VM tests."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from labgen import paths
+from labgen.labs import find_lab, provider_for
+from labgen.model.breakages import Breakage
+from labgen.observe import serving_bound, settle_time, wait_settled
+from tests.labs import labgen, ok
+
+
+def assert_caught(lab: str, breakage: Breakage) -> None:
+    """Apply it, verify its claims (they must fail, within the bound), undo it, verify again (pass)."""
+    spec = find_lab(lab).spec
+    missing = [need for need in breakage.needs if not spec.features.get(need, True)]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}, which this lab lacks")
+    claims = [arg for claim in breakage.fails for arg in ("--claim", claim)]
+    for node, command in breakage.apply.items():
+        ok("exec", lab, node, "--", "sh", "-c", command)
+    try:
+        started = time.monotonic()
+        broken = labgen("verify", lab, *claims, timeout=900)
+        took = time.monotonic() - started
+        seen = verdicts(lab)
+    finally:
+        undo(lab, breakage)
+    assert broken.returncode != 0, f"{breakage.id} was not caught:\n{broken.stdout[-3000:]}"
+    uncaught = {claim: seen[claim] for claim in breakage.fails if seen[claim] != "failed"}
+    assert not uncaught, f"{breakage.id}: these claims did not fail: {uncaught}\n{broken.stdout[-3000:]}"
+    assert took <= bound(lab, breakage), f"{breakage.id} was caught only after {took:.0f} s"
+    mended = labgen("verify", lab, *claims, timeout=900)
+    assert mended.returncode == 0, f"after undoing {breakage.id}:\n{mended.stdout[-3000:]}"
+
+
+def verdicts(lab: str) -> dict[str, str]:
+    record = json.loads((paths.labs_dir() / lab / "logs" / "claims.json").read_text())
+    return {claim["id"]: claim["verdict"] for claim in record}
+
+
+def bound(lab: str, breakage: Breakage) -> float:
+    """How long verify may take to fail: the breakage's own figure, else one settle bound of the
+    protocol (a behaviour test waits that long at most before it fails) plus a minute of overhead."""
+    if breakage.within:
+        return breakage.within
+    spec = find_lab(lab).spec
+    return settle_time(spec) + serving_bound(spec) + 60
+
+
+def undo(lab: str, breakage: Breakage) -> None:
+    """The breakage's own undo, else each node it touched provisioned again; then a settled lab."""
+    for node, command in breakage.undo.items():
+        ok("exec", lab, node, "--", "sh", "-c", command)
+    if not breakage.undo:
+        for node in breakage.apply:
+            script = (paths.labs_dir() / lab / "provision" / f"{node}.sh").read_text()
+            ok("exec", "-i", lab, node, "--", "bash", "-s", input=script)
+    wait_settled(provider_for(find_lab(lab)), on=find_lab(lab).spec.preferred.name)

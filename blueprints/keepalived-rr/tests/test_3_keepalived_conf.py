@@ -32,12 +32,14 @@ def test_both_nodes_share_the_vrrp_password(hosts):
 
 
 def test_health_check_digests_match_the_served_pages(host, spec):
+    """What keepalived's check will compute: genhash on the configured path of each real server."""
     conf = host.file(CONF).content_string
     for server in spec.nodes:
         address = server.addresses["vlan"]
         block = conf.split(f"real_server {address} ")[1].split("real_server")[0]
         configured = re.search(r"digest ([0-9a-f]{32})", block).group(1)
-        genhash = host.check_output(f"keepalived --genhash -s {address} -p {spec.http_port} -u /")
+        path = re.search(r"path (\S+)", block).group(1)
+        genhash = host.check_output(f"keepalived --genhash -s {address} -p {spec.http_port} -u {path}")
         served = re.search(r"[0-9a-f]{32}", genhash.split("MD5SUM")[-1]).group(0)
         assert configured == served, (
             f"{server.name}: keepalived.conf says {configured}, genhash says {served}"

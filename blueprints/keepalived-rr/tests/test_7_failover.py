@@ -42,6 +42,11 @@ def test_the_slave_picks_up_the_slack(provider, client, spec, restore, fault):
     preferred, backup = spec.preferred.name, backup_name(spec)
     restore.inject(provider, preferred, fault)
     wait_vip_on(provider, [backup], timeout=settle_time(spec))
+    # the takeover is over once the new master's notify script has dropped its bypass rule (until
+    # then it serves every client itself, which hides whether the old master would be reached)
+    done = {preferred: True, backup: False}
+    wait_for(lambda: bypass_rules(provider), lambda seen: seen == done,
+             expected=f"the bypass rule moved to {preferred}", timeout=10)
     newcomers = new_client_addresses(provider, 4)
     with client.extra_addresses(newcomers):
         served = {source: client.served_by(source) for source in newcomers}

@@ -48,7 +48,8 @@ def test_persistence_keeps_each_client_on_its_server(provider, preferred, client
         table = preferred.check_output("ipvsadm -L -n -c")
     for source, servers in seen.items():
         assert len(set(servers)) == 1 and servers[0], f"{source} was served by {servers}: not persistent"
-        assert re.search(rf"NONE\s+{re.escape(source)}:0\s+{re.escape(spec.vip)}:{spec.http_port}", table), (
+        # a persistence template: the client's address with port 0, then the virtual service
+        assert re.search(rf"\s{re.escape(source)}:0\s+{re.escape(spec.vip)}:{spec.http_port}\s", table), (
             f"no persistence template for {source} in ipvsadm -L -n -c:\n{table}"
         )
     assert len({servers[0] for servers in seen.values()}) == 2, f"both clients on one server: {seen}"

@@ -20,7 +20,40 @@ def test_nginx_config_is_valid(host):
     assert result.rc == 0, result.stderr
 
 
-def test_nginx_serves_the_vip_page_locally(host, spec, node):
-    page = host.check_output(f"curl -s --max-time 2 --resolve x:80:{spec.vip} http://x/ || true")
-    if node == spec.preferred.name:
-        assert page == spec.pages[node], f"nginx on {node} answers {page!r} on the VIP"
+def test_nginx_listens_on_the_vip_on_both_nodes(host, spec, node):
+    """The lesson of ip_nonlocal_bind: nginx holds the VIP's port even where the VIP is not."""
+    listening = host.check_output(f"ss -Hltn 'sport = :{spec.http_port}'")
+    assert f"{spec.vip}:{spec.http_port}" in listening, f"nginx on {node} is not on the VIP:\n{listening}"
+
+
+def test_no_site_answers_on_every_address(host, spec, node):
+    """Debian's default site listens on *:80 and would answer VIP traffic without the sysctl's lesson."""
+    listening = host.check_output(f"ss -Hltn 'sport = :{spec.http_port}'")
+    assert f"0.0.0.0:{spec.http_port}" not in listening and f"*:{spec.http_port}" not in listening, listening
+
+
+def test_nginx_cannot_bind_the_vip_without_nonlocal_bind(backup, spec):
+    """Tutorial: "By default, Linux systems can only bind resources to an IP that is present on one
+    of the interfaces": with the sysctl off, nginx on the node without the VIP fails to start."""
+    try:
+        backup.check_output("sysctl -q -w net.ipv4.ip_nonlocal_bind=0")
+        refused = backup.run("systemctl restart nginx")
+        assert refused.rc != 0, "nginx started on the VIP without ip_nonlocal_bind"
+        log = backup.run("journalctl -u nginx -n 20 --no-pager").stdout
+        assert "Cannot assign requested address" in log, log
+    finally:
+        backup.check_output("sysctl -q -w net.ipv4.ip_nonlocal_bind=1")
+        backup.check_output("systemctl restart nginx")
+    assert backup.service("nginx").is_running, "nginx did not start again with ip_nonlocal_bind=1"
+
+
+def test_nginx_log_shows_the_clients_requests(preferred, client, spec):
+    """Tutorial: "If you look in the Nginx logs on lb0 (tail -f /var/log/nginx/*.log) you will see
+    the activity"."""
+    log = "/var/log/nginx/access.log"
+    before = int(preferred.check_output(f"wc -l < {log}"))
+    for _ in range(3):
+        assert client.served_by() == spec.preferred.name
+    lines = preferred.check_output(f"tail -n +{before + 1} {log}").splitlines()
+    from_client = [line for line in lines if line.startswith(spec.client[0] + " ")]
+    assert len(from_client) >= 3, f"lb0's access log shows {lines}"

@@ -153,7 +153,7 @@ def _fill(folder: Path, bp: Blueprint, source: Source, spec: LabSpec) -> None:
         )
         _write(folder / "provision" / f"{node.name}.sh", script, mode=0o755)
     _write(folder / "Vagrantfile", _vagrantfile(shared, spec))
-    handout.write(folder, shared, bp, source, spec)
+    handout.write(folder, shared, bp, spec)
     shutil.copytree(source.folder / bp.tests, folder / "tests", ignore=_PYCACHE)
     shutil.copy(paths.templates_dir() / "conftest.py", folder / "tests" / "conftest.py")
     _write(folder / "lab.json", spec.model_dump_json(indent=2) + "\n", mode=0o600)

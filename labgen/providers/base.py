@@ -80,13 +80,17 @@ class Provider(ABC):
     def down(self) -> None:
         """Remove every trace of the lab's machines and networks; idempotent."""
 
+    def client_argv(self, argv: list[str]) -> list[str]:
+        """argv made to run in the client seat (the tutorial's "your local computer")."""
+        return ["ip", "netns", "exec", self.lab.spec.client_namespace, *argv]
+
     def client_exec(
         self, argv: list[str], *, timeout: float | None = EXEC_TIMEOUT, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        """Run argv in the client seat (the tutorial's "your local computer")."""
-        netns = ["ip", "netns", "exec", self.lab.spec.client_namespace]
+        """Run argv in the client seat."""
         return subprocess.run(
-            netns + argv, capture_output=True, text=True, timeout=timeout, check=False, **stdin_from(input)
+            self.client_argv(argv), capture_output=True, text=True, timeout=timeout, check=False,
+            **stdin_from(input),
         )
 
     def ssh_config(self) -> Path:

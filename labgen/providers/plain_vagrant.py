@@ -18,7 +18,7 @@ from labgen.errors import LabgenError
 from labgen.lab import Lab
 from labgen.labs import provider_for
 from labgen.progress import Progress
-from labgen.providers.base import Provider, stdin_from
+from labgen.providers.base import Provider
 from labgen.providers.libvirt import LibvirtProvider
 
 DEFAULT_URI = "qemu:///system"
@@ -75,13 +75,9 @@ class PlainVagrantProvider(LibvirtProvider):
     def exec(self, node: str, argv: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
         return super().exec(node, ["sudo", "-n", *argv], **kwargs)
 
-    def client_exec(
-        self, argv: list[str], *, timeout: float | None = 60, input: str | None = None
-    ) -> subprocess.CompletedProcess[str]:
+    def client_argv(self, argv: list[str]) -> list[str]:
         """This computer is the client: the command runs right here."""
-        return subprocess.run(
-            argv, capture_output=True, text=True, timeout=timeout, check=False, **stdin_from(input)
-        )
+        return argv
 
     def ssh_config(self) -> Path:
         """`vagrant ssh-config`, once, plus a ControlMaster per node (a TCG handshake costs 1-2 s)."""

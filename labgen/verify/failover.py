@@ -52,8 +52,9 @@ class Pinger:
 
     def __init__(self, provider: Provider):
         spec = provider.lab.spec
-        argv = ["ip", "netns", "exec", spec.client_namespace, "stdbuf", "-oL",
-                "ping", "-n", "-D", "-i", f"{PING_INTERVAL:g}", "-W", "1", spec.vip]
+        argv = provider.client_argv(
+            ["stdbuf", "-oL", "ping", "-n", "-D", "-i", f"{PING_INTERVAL:g}", "-W", "1", spec.vip]
+        )
         self.started = time.time()
         self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.replies: set[int] = set()
@@ -82,11 +83,7 @@ class Probe:
 
     def __init__(self, provider: Provider):
         spec = provider.lab.spec
-        argv = [
-            "ip",
-            "netns",
-            "exec",
-            spec.client_namespace,
+        argv = provider.client_argv([
             sys.executable,
             "-m",
             "labgen.verify.probe",
@@ -95,7 +92,7 @@ class Probe:
             str(spec.http_port),
             "--interval",
             str(INTERVAL),
-        ]
+        ])
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.samples: list[list] = []
         if self.process.stdout.readline().strip() != "ready":

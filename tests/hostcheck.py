@@ -29,7 +29,7 @@ def leftovers(before: dict[str, set[str]], ours: list[str]) -> dict[str, set[str
     for kind in ("netns", "mounts", "processes"):
         found[kind] = {x for x in after[kind] - before[kind] if any(o in x for o in ours)}
     if not after["processes"]:  # no container left on the host: nspawn's tmpfs must be gone
-        found["mounts"] |= {m for m in after["mounts"] if m.startswith("labgen-nspawn ")}
+        found["mounts"] |= {m for m in after["mounts"] - before["mounts"] if m.startswith("labgen-nspawn ")}
     return {kind: items for kind, items in found.items() if items}
 
 

@@ -477,12 +477,29 @@ def _ensure_nspawn_tmpfs() -> None:
 
 
 def _release_nspawn_tmpfs() -> None:
-    """Unmount labgen's tmpfs once no container uses it any more (nspawn removes its dirs)."""
-    ours = any(s == TMPFS_SOURCE and t == str(NSPAWN_RUN) for s, t, _ in _mounts())
+    """Unmount labgen's tmpfs once no container runs on the host any more.
+
+    A propagation dir whose nspawn is gone (killed behind labgen's back, or left by an earlier run
+    on this host) is stale: it is removed, so that it cannot keep the tmpfs mounted for good."""
+    if not any(s == TMPFS_SOURCE and t == str(NSPAWN_RUN) for s, t, _ in _mounts()):
+        return
+    running = _running_machines()
     propagate = NSPAWN_RUN / "propagate"
-    busy = propagate.is_dir() and any(propagate.iterdir())
-    if ours and not busy:
+    for entry in sorted(propagate.iterdir()) if propagate.is_dir() else []:
+        if entry.name not in running and not _is_mount(entry):
+            shutil.rmtree(entry, ignore_errors=True)
+    if not running:
         subprocess.run(["umount", str(NSPAWN_RUN)], capture_output=True, check=False, timeout=HOST_TIMEOUT)
+
+
+def _running_machines() -> set[str]:
+    """The machine names of every systemd-nspawn on the host, labgen's or not."""
+    found = set()
+    for pid in _pids():
+        argv = _cmdline(pid)
+        if argv and argv[0].endswith("systemd-nspawn") and alive(pid):
+            found.update(_after(argv, "-M") or ["?"])
+    return found
 
 
 def _remove_tree(path: Path) -> None:

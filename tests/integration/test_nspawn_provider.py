@@ -21,7 +21,7 @@ from labgen.boxes import rootfs
 from labgen.errors import LabgenError
 from labgen.lab import Lab
 from labgen.progress import Progress
-from labgen.providers.nspawn import NspawnProvider
+from labgen.providers.nspawn import NSPAWN_RUN, NspawnProvider
 from tests.hostcheck import leftovers, snapshot
 
 pytestmark = [
@@ -218,11 +218,16 @@ def test_second_lab_same_addresses_and_failed_provisioning(provider, tmp_path):
 
 
 def test_down_leaves_nothing_behind(provider, before):
+    # what a container killed behind labgen's back (or an earlier run on this host) leaves in
+    # nspawn's tmpfs: it must not keep the tmpfs mounted once no container runs
+    stale = NSPAWN_RUN / "propagate" / "labgen-gone.lb9"
+    stale.mkdir(parents=True)
     begun = time.monotonic()
     provider.down()
     print(f"down: {time.monotonic() - begun:.1f} s")
     assert provider.status() == {"lb0": "absent", "lb1": "absent"}
     assert leftovers(before, [NAMESPACE, str(provider.lab.path)]) == {}
+    assert not stale.exists()
     assert not (provider.lab.path / "state").exists()
     provider.down()  # idempotent
 

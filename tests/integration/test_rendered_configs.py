@@ -38,7 +38,7 @@ def run_in_node_root(files: Path, work: Path, command: str) -> subprocess.Comple
         set -e
         ip link add eth1 type veth peer name eth2
         mount -t overlay overlay -o {layers} {work}/merged
-        cp -a {files}/. {work}/merged/
+        cp -a --remove-destination {files}/. {work}/merged/  # absolute links in the root point at host paths
         mount -t proc proc {work}/merged/proc
         exec chroot {work}/merged sh -c '{command}'
     """

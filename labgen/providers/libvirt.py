@@ -43,8 +43,8 @@ _STATES = {"running": "running", "paused": "frozen", "shut off": "stopped", "cra
 
 
 def render_context(spec: LabSpec) -> dict:
-    """The `libvirt` variable of Vagrantfile.j2. Cheap: reads the cached KVM probe, never probes."""
-    kvm = libvirtd.cached_kvm() is True
+    """The `libvirt` variable of Vagrantfile.j2, from the lab alone (its features say KVM or TCG)."""
+    kvm = spec.features.get("kvm", False)
     return {
         "driver": "kvm" if kvm else "qemu",
         "cpu_mode": "host-passthrough" if kvm else "custom",
@@ -113,8 +113,9 @@ class LibvirtProvider(Provider):
 
     @classmethod
     def features(cls) -> dict[str, bool]:
-        """The guest kernel (Debian's) has ip_vs, whatever the host kernel lacks."""
-        return {"ip_vs": True}
+        """The guest kernel (Debian's) has ip_vs, whatever the host kernel lacks; KVM as the cached
+        probe found it (`up` probes before rendering), recorded in lab.json so `up` never guesses."""
+        return {"ip_vs": True, "kvm": libvirtd.cached_kvm() is True}
 
     @classmethod
     def prepare_host(cls) -> None:
@@ -141,7 +142,7 @@ class LibvirtProvider(Provider):
         spec = self.lab.spec
         with progress.step("KVM or TCG (tried once, then cached)"):
             kvm = libvirtd.kvm_works()
-        tcg = 'libvirt.driver = "qemu"' in self._vagrantfile()
+        tcg = not spec.features.get("kvm", False)
         progress.note("KVM works here" if kvm else "KVM does not work here: TCG, about 50 s for two VMs")
         if kvm and tcg:
             progress.note("this Vagrantfile was rendered for TCG before the probe: it runs as TCG")
@@ -348,12 +349,6 @@ class LibvirtProvider(Provider):
                 timeout=10,
                 check=False,
             )
-
-    def _vagrantfile(self) -> str:
-        try:
-            return (self.lab.path / "Vagrantfile").read_text()
-        except FileNotFoundError:
-            raise LabgenError(f"{self.lab.path} has no Vagrantfile: render the lab again") from None
 
     def _domain(self, node: str) -> str:
         return domain_name(self.lab.spec, self.lab.spec.node(node).name)

@@ -180,8 +180,13 @@ def _link_exists(ns: str, name: str) -> bool:
 
 
 def _delete_link(ns: str, name: str) -> None:
+    """Delete a link if it is there. A veth whose peer's namespace was just deleted goes away by
+    itself, a moment later: it may vanish between the look and the delete, which is no error."""
     if netns_exists(ns) and _link_exists(ns, name):
-        _ip(ns, ["link", "delete", name])
+        subprocess.run(["ip", "-n", ns, "link", "delete", name], capture_output=True, check=False,
+                       timeout=HOST_TIMEOUT)
+        if _link_exists(ns, name):
+            raise LabgenError(f"in namespace {ns}: the link {name} cannot be deleted")
 
 
 def _ip(ns: str, args: list[str]) -> None:

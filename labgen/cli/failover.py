@@ -9,10 +9,12 @@ import typer
 from labgen.cli.options import Json, LabName
 from labgen.cli.output import console, print_json
 
+FAULT_HELP = "stop, crash, freeze, link-down, reboot (systemctl reboot in the node) or reset (power cut)."
+
 
 def failover(
     lab: LabName,
-    fault: Annotated[str, typer.Option(help="stop, crash, freeze, link-down or reboot.")] = "stop",
+    fault: Annotated[str, typer.Option(help=FAULT_HELP)] = "stop",
     as_json: Json = False,
 ) -> None:
     """Fault the node holding the VIP, measure until the other serves, undo, measure failback."""

@@ -2,7 +2,8 @@
 
 Each provider is one module in this package (libvirt.py, nspawn.py) defining one subclass of
 Provider. Service-level faults (stop, crash) are provider-neutral and run through exec();
-the machine-level ones (freeze, link down, reboot) are the provider's.
+the machine-level ones (freeze, link down, power) are the provider's; a clean reboot is asked
+from inside the node, as its administrator would.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ from typing import ClassVar
 
 from labgen.lab import Lab
 from labgen.progress import Progress
+from labgen.verify.poll import wait_for
 
 # seconds a command labgen runs on a node may take; past it the node counts as stuck. Only a
 # person's own `labgen exec` runs without a bound (timeout=None): they can stop it themselves.
 EXEC_TIMEOUT = 120.0
+BOOT_TIMEOUT = 300.0  # a VM's reboot under TCG takes 30-60 s; a container's 1-2 s
+# what changes with every boot: the kernel's boot id (a VM), the start time of PID 1 (a container)
+BOOT_MARK = ["sh", "-c", "cat /proc/sys/kernel/random/boot_id; cut -d' ' -f22 /proc/1/stat"]
 
 
 def stdin_from(given: str | None) -> dict:
@@ -73,8 +78,28 @@ class Provider(ABC):
         """Cut (or restore) the node's link to a lab network."""
 
     @abstractmethod
+    def power(self, node: str, on: bool) -> None:
+        """Pull the node's plug (no shutdown: as a power cut), or switch it on again (it boots).
+        Switching on a running node, or off one that is off, does nothing."""
+
     def reboot(self, node: str) -> None:
-        """Hard reset of the node; returns once it is booting again."""
+        """`systemctl reboot` in the node: its services stop in order, so an HA daemon hands its
+        resources over first. Returns once the old system has stopped answering."""
+        before = self.boot_mark(node)
+        self.exec(node, ["systemctl", "--no-block", "reboot"], timeout=30)
+        wait_for(lambda: self.boot_mark(node), lambda seen: seen != before,
+                 expected=f"{node} to go down for its reboot", timeout=BOOT_TIMEOUT)
+
+    def boot_mark(self, node: str) -> str:
+        """Tells one boot of the node from the next; empty while it does not answer."""
+        done = self.exec(node, BOOT_MARK, timeout=10)
+        return done.stdout if done.returncode == 0 else ""
+
+    def wait_booted(self, node: str) -> None:
+        """Until the node answers and its systemd has finished booting."""
+        wait_for(lambda: self.exec(node, ["systemctl", "is-system-running"], timeout=10).stdout.strip(),
+                 lambda seen: seen in ("running", "degraded"), expected=f"{node} booted and answering",
+                 timeout=BOOT_TIMEOUT, interval=0.5)
 
     @abstractmethod
     def down(self) -> None:

@@ -229,10 +229,14 @@ class LibvirtProvider(Provider):
         mac = self._mac_on(node, network_name(self.lab.spec, network))
         self._virsh("domif-setlink", self._domain(node), mac, "up" if up else "down")
 
-    def reboot(self, node: str) -> None:
-        """virsh reset (the reset button); the node's ssh master dies with the machine's TCP."""
-        self._close_masters([node])
-        self._virsh("reset", self._domain(node))
+    def power(self, node: str, on: bool) -> None:
+        """virsh destroy (the plug) or start; the node's ssh master dies with the machine's TCP."""
+        state = self._domstate(node)
+        if not on and state in ("running", "frozen"):
+            self._close_masters([node])
+            self._virsh("destroy", self._domain(node))
+        elif on and state == "stopped":
+            self._virsh("start", self._domain(node))
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -312,7 +316,7 @@ class LibvirtProvider(Provider):
 
     def _authorize_root(self, config: Path, nodes: list[str]) -> None:
         """Copy vagrant's authorized key to root's, on all nodes at once (one ssh handshake costs
-        1-2 s under TCG), then sync: a `reboot` fault is a hard reset, and ext4 writes new files
+        1-2 s under TCG), then sync: a `reset` fault pulls the plug, and ext4 writes new files
         back only after 30 s, so without it the key and the provisioner's files could be lost."""
         script = (
             "sudo install -d -m 700 /root/.ssh && "

@@ -27,12 +27,14 @@ from labgen import netns
 from labgen.boxes import rootfs
 from labgen.errors import LabgenError
 from labgen.lab import Lab
+from labgen.locks import host_lock
 from labgen.processes import HOST_TIMEOUT, alive, wait_reaped
 from labgen.progress import Progress
 from labgen.providers.base import EXEC_TIMEOUT, Provider, stdin_from
 
 NSPAWN_RUN = Path("/run/systemd/nspawn")
 TMPFS_SOURCE = "labgen-nspawn"  # marks the tmpfs labgen mounted (and may unmount)
+TMPFS_LOCK = Path("/run/lock/labgen-nspawn.lock")  # one lab at a time mounts, spawns on or unmounts it
 FREEZER = Path("/sys/fs/cgroup/freezer/labgen")
 BOOT_TIMEOUT = 90.0
 NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -103,7 +105,6 @@ class NspawnProvider(Provider):
             raise LabgenError(f"nspawn provider: {piece} is missing; fix: {command}")
         with progress.step(f"lab network {self.spec.namespace}"):
             netns.create_lab_network(self.spec)
-        _ensure_nspawn_tmpfs()
         names = [n.name for n in self.spec.nodes]
         with progress.step(f"booting {', '.join(names)}"):
             for node in names:
@@ -126,7 +127,10 @@ class NspawnProvider(Provider):
             return
         self._mount_overlay(node)
         self._plug(node)
-        self._spawn(node)
+        # another lab's down must not unmount the tmpfs between its mount and this nspawn's start
+        with host_lock(TMPFS_LOCK, "nspawn's tmpfs", HOST_TIMEOUT):
+            _ensure_nspawn_tmpfs()
+            self._spawn(node)
 
     def _mount_overlay(self, node: str) -> None:
         merged = self._merged(node)
@@ -282,9 +286,9 @@ ip link set eth0 up
 
         Thawing a node that is not frozen (or not running) does nothing, so heal-all is safe."""
         self.spec.node(node)
+        if not frozen and not (self._frozen(node) and self._nspawn_pid(node)):
+            return
         if not self._nspawn_pid(node):
-            if not frozen:
-                return
             raise LabgenError(f"node {node} of lab {self.spec.name} is not running")
         if frozen:
             netns.block_node(self.spec, node, True)
@@ -311,13 +315,34 @@ ip link set eth0 up
         self.spec.node(node)
         netns.set_link(self.spec, node, network, up)
 
-    def reboot(self, node: str) -> None:
-        """Pull the plug (SIGKILL the container's init), fresh NICs, boot the same overlay."""
+    def power(self, node: str, on: bool) -> None:
+        """Off: pull the plug (SIGKILL the container's init) and take its NICs away: the namespace's
+        kernel would otherwise still answer ARP and ping for the node's addresses, the VIP too.
+        On: fresh NICs, boot the same overlay."""
         self.spec.node(node)
-        if self._frozen(node):
-            self._set_freezer(node, "THAWED")
-        self._kill(node)
-        # a real reset loses addresses, routes, iptables and sysctls: a new namespace does too
+        running = self._nspawn_pid(node) is not None
+        if not on and running:
+            if self._frozen(node):
+                self._set_freezer(node, "THAWED")
+            self._kill(node)
+            netns.delete_netns(self.machine(node))
+        elif on and not running and self._node_dir(node).exists():
+            self._boot_again(node)
+
+    def reboot(self, node: str) -> None:
+        """`systemctl poweroff` inside (services stop in order), then the fresh boot of a reset.
+
+        nspawn could restart the container itself on `systemctl reboot`, but it would keep the node's
+        network namespace, and with it the addresses, iptables rules and sysctls a reboot loses."""
+        self.spec.node(node)
+        self.exec(node, ["systemctl", "--no-block", "poweroff"], timeout=30)
+        if not self._wait_gone(node, BOOT_TIMEOUT):
+            raise LabgenError(f"node {node} did not shut down within {BOOT_TIMEOUT:.0f} s of poweroff")
+        self._kill(node)  # nspawn has exited: this only tidies up after it
+        self._boot_again(node)
+
+    def _boot_again(self, node: str) -> None:
+        # a real boot starts without addresses, routes, iptables and sysctls: a new namespace too
         netns.delete_netns(self.machine(node))
         self._start(node)
         self._wait_booted(node)
@@ -345,7 +370,8 @@ ip link set eth0 up
         netns.delete_lab_network(self.spec)
         with contextlib.suppress(OSError):
             FREEZER.rmdir()
-        _release_nspawn_tmpfs()
+        with host_lock(TMPFS_LOCK, "nspawn's tmpfs", HOST_TIMEOUT):
+            _release_nspawn_tmpfs()
         _remove_tree(self.lab.path / "state")
         self.lab.ssh_config.unlink(missing_ok=True)
 

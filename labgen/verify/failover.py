@@ -209,12 +209,13 @@ def _report(spec, fault, node, other, macs, samples, t_fault, t_undo) -> Report:
 def expected_failover(spec, fault: str) -> tuple[float | None, str]:
     """What the protocol says the VIP move should take, in ms, and the rule used."""
     p = spec.params
+    clean = fault in ("stop", "reboot")  # the daemon is stopped in order, a reboot's shutdown included
     if spec.service == "keepalived":
-        if fault == "stop":
+        if clean:
             return None, "a stopping master sends priority 0: the backup takes over at once (~1 advert)"
         expected, rule = _master_down(p["advert_int"], p["priorities"]["backup"])
         return expected, f"{rule} (VRRP master down interval)"
-    if fault == "stop":
+    if clean:
         return None, "a stopping heartbeat releases its resources and tells its peer at once"
     return seconds(p["deadtime"]) * 1000, "deadtime: the peer is declared dead after it"
 

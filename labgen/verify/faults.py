@@ -1,7 +1,9 @@
 """Faults injected into a running lab, and how each is undone.
 
 stop and crash act on the service that owns the VIP and go through exec (provider-neutral);
-freeze, link-down and reboot are machine-level and belong to the provider; partition cuts only
+reboot is `systemctl reboot` in the node (its services stop cleanly first); freeze, link-down and
+reset (the plug pulled, put back when the fault is undone) are machine-level and belong to the
+provider; partition cuts only
 the cluster's own traffic between the nodes (VRRP or heartbeats) so both stay reachable by clients:
 a split brain.
 """
@@ -13,7 +15,7 @@ from collections.abc import Callable
 from labgen.errors import LabgenError
 from labgen.providers.base import Provider
 
-FAULTS = ("stop", "crash", "freeze", "link-down", "reboot", "partition")
+FAULTS = ("stop", "crash", "freeze", "link-down", "reboot", "reset", "partition")
 FAILOVER_FAULTS = FAULTS[:-1]  # a partition moves no VIP: both nodes take it (split brain)
 CLUSTER_TRAFFIC = {
     "keepalived": ["-p", "vrrp"],
@@ -49,9 +51,10 @@ def undo(provider: Provider, node: str, fault: str) -> None:
 def heal(provider: Provider) -> None:
     """Undo whatever fault may be left on any node (after a failed test, or an interrupted run)."""
     for node in provider.lab.spec.nodes:
-        provider.freeze(node.name, False)
+        provider.power(node.name, True)
         for network in provider.lab.spec.networks:
             provider.set_link(node.name, network, True)
+        provider.freeze(node.name, False)
         while provider.exec(node.name, _partition_rule(provider, "-D")).returncode == 0:
             pass
         # --no-block: a daemon that hangs while starting must not hang the suite; the caller
@@ -120,8 +123,18 @@ def _reboot(provider: Provider, node: str) -> None:
     provider.reboot(node)
 
 
-def _nothing(provider: Provider, node: str) -> None:
-    """A rebooted node comes back by itself."""
+def _booted(provider: Provider, node: str) -> None:
+    """A rebooted node comes back by itself: undoing it is waiting until it has."""
+    provider.wait_booted(node)
+
+
+def _power(on: bool) -> Action:
+    def act(provider: Provider, node: str) -> None:
+        provider.power(node, on)
+        if on:
+            provider.wait_booted(node)
+
+    return act
 
 
 # fault -> (inject, undo)
@@ -130,7 +143,8 @@ _FAULTS: dict[str, tuple[Action, Action]] = {
     "crash": (_crash, _daemon("start")),
     "freeze": (_frozen(True), _frozen(False)),
     "link-down": (_links(False), _links(True)),
-    "reboot": (_reboot, _nothing),
+    "reboot": (_reboot, _booted),
+    "reset": (_power(False), _power(True)),
     "partition": (_partition("-I"), _partition("-D")),
 }
 

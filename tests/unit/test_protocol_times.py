@@ -37,3 +37,10 @@ def test_heartbeat_first_election_is_its_fixed_request_delay(tmp_path):
 
 def test_heartbeat_failover_is_deadtime(tmp_path):
     assert expected_failover(spec(tmp_path, "heartbeat-nginx"), "crash")[0] == 5000
+
+
+@pytest.mark.parametrize("blueprint", ["keepalived-rr", "heartbeat-nginx"])
+def test_a_clean_reboot_hands_over_like_a_stop_and_a_reset_like_a_crash(tmp_path, blueprint):
+    lab = spec(tmp_path, blueprint)
+    assert expected_failover(lab, "reboot") == expected_failover(lab, "stop")
+    assert expected_failover(lab, "reset") == expected_failover(lab, "crash")

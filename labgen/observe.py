@@ -92,10 +92,14 @@ def cluster_view(provider: Provider, macs: dict[str, str] | None = None) -> dict
 
 
 def _pool_size(provider: Provider, director: str) -> int:
-    """How many real servers the director's LVS table holds (a failed health check removes one)."""
+    return len(lvs_pool(provider, director))
+
+
+def lvs_pool(provider: Provider, director: str) -> set[str]:
+    """The real servers in the director's LVS table (a failed health check removes one)."""
     spec = provider.lab.spec
     table = provider.exec(director, ["ipvsadm", "-L", "-n", "-t", f"{spec.vip}:{spec.http_port}"], timeout=10)
-    return len(real_servers_in(table.stdout))
+    return real_servers_in(table.stdout)
 
 
 _REAL_SERVER = re.compile(r"^\s*->\s+(\d+\.\d+\.\d+\.\d+):\d+\s", re.MULTILINE)

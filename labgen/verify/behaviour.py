@@ -63,26 +63,29 @@ def split_brain_and_heal(provider: Provider) -> None:
     )
 
 
-def new_client_addresses(provider: Provider, count: int) -> list[str]:
+def new_client_addresses(provider: Provider, count: int, directors: list[str] | None = None) -> list[str]:
     """Addresses of the VIP's network that no node, VIP or client uses and that no director's LVS
-    has seen (its persistence would pin them): clients that are new to the lab."""
+    has seen (its persistence would pin them): clients that are new to the lab. `directors`: the
+    nodes whose LVS may see them (default: every node; a hung one cannot be asked)."""
     spec = provider.lab.spec
     network = ipaddress.ip_network(spec.networks[spec.vip_network].cidr)
     known = ""
     if spec.features.get("ip_vs", True):
-        known = "".join(provider.exec(n.name, ["ipvsadm", "-L", "-n", "-c"]).stdout for n in spec.nodes)
+        asked = directors or [n.name for n in spec.nodes]
+        known = "".join(provider.exec(node, ["ipvsadm", "-L", "-n", "-c"]).stdout for node in asked)
     taken = {spec.vip, *spec.client, *(n.addresses[spec.vip_network] for n in spec.nodes)}
     free = (str(a) for a in reversed(list(network.hosts())) if str(a) not in taken and f" {a}:" not in known)
     return list(itertools.islice(free, count))
 
 
-def bypass_rules(provider: Provider) -> dict[str, bool]:
-    """node -> whether it redirects VIP traffic to itself (the tutorial's bypass_ipvs.sh rule)."""
+def bypass_rules(provider: Provider, nodes: list[str] | None = None) -> dict[str, bool]:
+    """node -> whether it redirects VIP traffic to itself (the tutorial's bypass_ipvs.sh rule), for
+    `nodes` (default: every node)."""
     spec = provider.lab.spec
     rule = f"-d {spec.vip}/32 -p tcp -j REDIRECT"
     return {
-        n.name: rule in provider.exec(n.name, ["iptables", "-t", "nat", "-S", "PREROUTING"]).stdout
-        for n in spec.nodes
+        node: rule in provider.exec(node, ["iptables", "-t", "nat", "-S", "PREROUTING"]).stdout
+        for node in nodes or [n.name for n in spec.nodes]
     }
 
 

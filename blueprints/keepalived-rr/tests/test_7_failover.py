@@ -7,8 +7,14 @@ import math
 
 import pytest
 
-from labgen.observe import settle_time, wait_vip_on
-from labgen.verify.behaviour import backup_name, bypass_rules, failover_and_back, new_client_addresses
+from labgen.observe import lvs_pool, serving_bound, settle_time, wait_vip_on
+from labgen.verify.behaviour import (
+    backup_name,
+    bypass_rules,
+    failover_and_back,
+    new_client_addresses,
+    wait_vip_seen_on,
+)
 from labgen.verify.failover import measure
 from labgen.verify.poll import wait_for
 
@@ -35,24 +41,36 @@ def test_failover_time_and_lost_pings_follow_vrrp(provider, spec, restore, fault
         assert report.pings_lost <= math.ceil(report.expected_ms / 1000) + 1, report
 
 
-@pytest.mark.parametrize("fault", ["stop", "crash"])
-def test_the_slave_picks_up_the_slack(provider, client, spec, restore, fault):
-    """After the master fails, every new client is answered; with LVS, round robin over both
-    healthy Apache servers, including the failed master's, which the new director still uses."""
+@pytest.mark.parametrize("fault", ["stop", "crash", "freeze", "link-down", "reset"])
+def test_the_slave_picks_up_the_slack(provider, client, spec, macs, restore, fault):
+    """After the master fails, every new client is answered. A stopped or crashed keepalived leaves
+    the master's Apache healthy, and the new director's LVS still sends it half of the new clients:
+    they must be answered too (round robin over both). A hung or cut-off master is no real server
+    any more, nor is one whose plug was pulled: once the health check has dropped it, the slave
+    serves every new client itself."""
     preferred, backup = spec.preferred.name, backup_name(spec)
+    machine_gone = fault in ("freeze", "link-down", "reset")
     restore.inject(provider, preferred, fault)
-    wait_vip_on(provider, [backup], timeout=settle_time(spec))
+    wait_vip_seen_on(provider, macs, backup, timeout=settle_time(spec))
     # the takeover is over once the new master's notify script has dropped its bypass rule (until
     # then it serves every client itself, which hides whether the old master would be reached)
-    done = {preferred: True, backup: False}
-    wait_for(lambda: bypass_rules(provider), lambda seen: seen == done,
-             expected=f"the bypass rule moved to {preferred}", timeout=10)
-    newcomers = new_client_addresses(provider, 4)
+    wait_for(lambda: bypass_rules(provider, [backup]), lambda seen: seen == {backup: False},
+             expected=f"the bypass rule gone from {backup}, the new master", timeout=settle_time(spec))
+    if not machine_gone:
+        wait_for(lambda: bypass_rules(provider, [preferred]), lambda seen: seen == {preferred: True},
+                 expected=f"the bypass rule on {preferred}, the old master", timeout=10)
+    lvs = spec.features.get("ip_vs", True)
+    healthy = {backup} if machine_gone or not lvs else {n.name for n in spec.nodes}
+    if lvs:
+        servers = {n.addresses["vlan"] for n in spec.nodes if n.name in healthy}
+        wait_for(lambda: lvs_pool(provider, backup), lambda seen: seen == servers,
+                 expected=f"{backup}'s LVS pool to hold the healthy servers {servers}",
+                 timeout=serving_bound(spec))
+    newcomers = new_client_addresses(provider, 4, directors=[backup])
     with client.extra_addresses(newcomers):
         served = {source: client.served_by(source) for source in newcomers}
     assert None not in served.values(), f"new clients left unanswered after a {fault}: {served}"
-    expected = {n.name for n in spec.nodes} if spec.features.get("ip_vs", True) else {backup}
-    assert set(served.values()) == expected, f"new clients served by {served}, expected {expected}"
+    assert set(served.values()) == healthy, f"new clients served by {served}, expected {healthy}"
 
 
 @pytest.mark.parametrize("fault", ["stop", "crash"])

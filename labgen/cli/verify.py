@@ -22,6 +22,9 @@ def verify(
     claims: Annotated[
         list[str] | None, typer.Option("--claim", help="Only the tests of this claim (labgen show).")
     ] = None,
+    exitfirst: Annotated[
+        bool, typer.Option("--exitfirst", "-x", help="Stop at the first failing test.")
+    ] = False,
 ) -> None:
     """Run the lab's tests: configuration as the tutorial writes it, and failover behaviour."""
     import subprocess
@@ -52,6 +55,8 @@ def verify(
         argv += ["--junit-xml", str(junit.resolve())]
     if keyword:
         argv += ["-k", keyword]
+    if exitfirst:
+        argv.append("--exitfirst")
     with lab_lock(lab, "verify"):
         done = subprocess.run(argv, cwd=found.path, check=False)
     raise typer.Exit(done.returncode)

@@ -1,6 +1,6 @@
 """labgen's benchmark: every figure against a floor measured in the same run, with its spread.
 
-    .venv/bin/python bench/run.py [--sections cli,nspawn,libvirt,failover] [--repeat N] [--update]
+    .venv/bin/python bench/run.py [--sections cli,nspawn,failover,breakages,libvirt] [--repeat N] [--update]
 
 Writes BENCHMARKS.md (a table a person reads) and bench/results.json (for programs). This machine
 is shared and noisy, so targets are ratios against a floor (a bare Python start, a bare container
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -20,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from xml.etree import ElementTree
 
 ROOT = Path(__file__).resolve().parent.parent
 LABGEN = [sys.executable, "-m", "labgen"]
@@ -187,7 +189,7 @@ def nspawn_section(repeat: int) -> list[dict]:
     return figures
 
 
-FAULTS = ("stop", "crash", "freeze", "link-down")
+FAULTS = ("stop", "crash", "freeze", "link-down", "reboot", "reset")
 VARIANTS = {
     "keepalived-rr": [],
     "keepalived-rr VRRPv3 0.1 s": [
@@ -198,10 +200,13 @@ VARIANTS = {
     "heartbeat-nginx": [],
     "heartbeat-nginx 200ms/1s": ["heartbeat.keepalive=200ms", "heartbeat.deadtime=1"],
 }
+TIMES = ("vip_moved_ms", "service_restored_ms", "failback_ms")
 
 
 def failover_section(repeat: int) -> list[dict]:
-    """VIP move, service restored and failback per fault, from the client seat, on nspawn labs."""
+    """Per fault, on nspawn labs, from the client seat: VIP move, service restored and failback
+    against the protocol's formula, and what the client lost: pings (one a second, as the
+    tutorials count them) and HTTP requests (one every 50 ms)."""
     figures = []
     for label, sets in VARIANTS.items():
         blueprint, name = label.split()[0], "bench-failover"
@@ -211,26 +216,52 @@ def failover_section(repeat: int) -> list[dict]:
                 reports = [
                     json.loads(labgen("failover", name, "--fault", fault, "--json")) for _ in range(repeat)
                 ]
-                expected = reports[0]["expected_ms"]
-                for field in ("vip_moved_ms", "service_restored_ms", "failback_ms"):
-                    values = [r[field] / 1000 for r in reports if r[field] is not None]
-                    if values:
-                        target = (
-                            f"protocol {expected / 1000:.2f} s"
-                            if field == "vip_moved_ms" and expected
-                            else ""
-                        )
-                        figures.append(
-                            figure(
-                                f"{label}: {fault}: {field[:-3]}",
-                                values,
-                                None,
-                                target,
-                                reports[0]["expected_rule"] if target else "probe every 50 ms",
-                            )
-                        )
+                figures += fault_figures(f"{label}: {fault}", reports)
         finally:
             labgen("down", name)
+    return figures
+
+
+def fault_figures(label: str, reports: list[dict]) -> list[dict]:
+    expected, rule = reports[0]["expected_ms"], reports[0]["expected_rule"]
+    figures = []
+    for field in TIMES:
+        values = [r[field] / 1000 for r in reports if r[field] is not None]
+        if values:
+            moved = field == "vip_moved_ms" and expected
+            target = f"protocol {expected / 1000:.2f} s" if moved else ""
+            figures.append(figure(f"{label}: {field[:-3]} (s)", values, None, target,
+                                  rule if moved else "probe every 50 ms"))
+    pings = math.ceil(expected / 1000) + 1 if expected else 2  # "after 1 or 2 pings"
+    figures.append(figure(f"{label}: pings lost", [r["pings_lost"] for r in reports], None,
+                          f"<= {pings}", "ping -i 1 from the client seat, fault to undo"))
+    figures.append(figure(f"{label}: requests failed", [r["requests_failed"] for r in reports], None,
+                          "", "of one every 50 ms, fault to failback"))
+    return figures
+
+
+def breakages_section(repeat: int) -> list[dict]:
+    """The verifier verified: each blueprint's catalogue run by its test (tests/test_breakages.py),
+    once (repeat is ignored); a figure per blueprint: caught of total, and the seconds it took."""
+    figures = []
+    with tempfile.TemporaryDirectory() as tmp:
+        junit = Path(tmp) / "breakages.xml"
+        argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junit-xml={junit}",
+                "tests/integration/test_breakages.py"]
+        subprocess.run(argv, cwd=ROOT, capture_output=True, check=False)
+        cases = ElementTree.parse(junit).getroot().iter("testcase")
+        outcomes: dict[str, list[tuple[bool, float]]] = {}
+        for case in cases:
+            if case.find("skipped") is None:
+                blueprint = case.get("name").split("[", 1)[1].split(":")[0]
+                caught = case.find("failure") is None and case.find("error") is None
+                outcomes.setdefault(blueprint, []).append((caught, float(case.get("time"))))
+    for blueprint, results in sorted(outcomes.items()):
+        caught = sum(1 for ok, _ in results if ok)
+        figures.append(figure(f"{blueprint}: breakages caught of {len(results)}", [caught], None,
+                              f"{len(results)} (100 %)", "nspawn; LVS ones on VMs in tests/e2e"))
+        figures.append(figure(f"{blueprint}: seconds per breakage", [t for _, t in results], None, "",
+                              "apply, fail its claims, undo, pass them again"))
     return figures
 
 
@@ -304,6 +335,7 @@ SECTIONS: dict[str, Callable[[int], list[dict]]] = {
     "cli": cli_section,
     "nspawn": nspawn_section,
     "failover": failover_section,
+    "breakages": breakages_section,
     "libvirt": libvirt_section,
 }
 

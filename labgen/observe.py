@@ -36,13 +36,10 @@ def served_by(spec, page: str | None) -> str | None:
 
 
 def public_macs(provider: Provider) -> dict[str, str]:
-    """node -> MAC of its NIC on the VIP's network: how the client seat tells who holds the VIP."""
+    """node -> MAC of its NIC on the VIP's network: how the client seat tells who holds the VIP.
+    Asked of the provider, not the node: a node that is booting still has its MAC."""
     spec = provider.lab.spec
-    iface = spec.networks[spec.vip_network].interface
-    return {
-        n.name: provider.exec(n.name, ["cat", f"/sys/class/net/{iface}/address"]).stdout.strip()
-        for n in spec.nodes
-    }
+    return {n.name: provider.mac(n.name, spec.vip_network) for n in spec.nodes}
 
 
 def vip_seen_from_client(provider: Provider, macs: dict[str, str]) -> str | None:

@@ -58,11 +58,15 @@ def bound(lab: str, breakage: Breakage) -> float:
 
 
 def undo(lab: str, breakage: Breakage) -> None:
-    """The breakage's own undo, else each node it touched provisioned again; then a settled lab."""
+    """The breakage's own undo, else each node it touched provisioned again, one at a time with a
+    settled cluster in between (as an administrator would: heartbeat restarted on one node while
+    the other takes over its resources can stay "in transition" for good); then a settled lab."""
+    provider = provider_for(find_lab(lab))
     for node, command in breakage.undo.items():
         ok("exec", lab, node, "--", "sh", "-c", command)
     if not breakage.undo:
         for node in breakage.apply:
             script = (paths.labs_dir() / lab / "provision" / f"{node}.sh").read_text()
             ok("exec", "-i", lab, node, "--", "bash", "-s", input=script)
-    wait_settled(provider_for(find_lab(lab)), on=find_lab(lab).spec.preferred.name)
+            wait_settled(provider)
+    wait_settled(provider, on=provider.lab.spec.preferred.name)

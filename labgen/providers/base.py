@@ -74,6 +74,10 @@ class Provider(ABC):
         """Freeze (or thaw) every process of the node, as a hung machine."""
 
     @abstractmethod
+    def mac(self, node: str, network: str) -> str:
+        """The MAC of the node's NIC on a lab network, known on the host even while the node is down."""
+
+    @abstractmethod
     def set_link(self, node: str, network: str, up: bool) -> None:
         """Cut (or restore) the node's link to a lab network."""
 

@@ -223,6 +223,10 @@ class LibvirtProvider(Provider):
         elif not frozen and state == "frozen":
             self._virsh("resume", self._domain(node))
 
+    def mac(self, node: str, network: str) -> str:
+        self._network(network)
+        return self._mac_on(node, network_name(self.lab.spec, network))
+
     def set_link(self, node: str, network: str, up: bool) -> None:
         """Link state of the NIC on that network's bridge, as the guest sees it (NO-CARRIER)."""
         self._network(network)

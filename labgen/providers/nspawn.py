@@ -311,6 +311,10 @@ ip link set eth0 up
     def _frozen(self, node: str) -> bool:
         return self._freezer_state(node) in ("FROZEN", "FREEZING")
 
+    def mac(self, node: str, network: str) -> str:
+        """Made from the lab and the NIC's name (netns.mac), so it is the same across boots."""
+        return netns.mac(self.spec, f"{self.spec.node(node).name}/{self.spec.networks[network].interface}")
+
     def set_link(self, node: str, network: str, up: bool) -> None:
         self.spec.node(node)
         netns.set_link(self.spec, node, network, up)

@@ -241,19 +241,19 @@ def fault_figures(label: str, reports: list[dict]) -> list[dict]:
 
 
 def breakages_section(repeat: int) -> list[dict]:
-    """The verifier verified: each blueprint's catalogue run by its test (tests/test_breakages.py),
-    once (repeat is ignored); a figure per blueprint: caught of total, and the seconds it took."""
+    """The verifier verified: each blueprint's catalogue run by its tests, once (repeat is ignored;
+    tests/integration/test_breakages_*.py); per blueprint: caught of total, seconds per breakage."""
     figures = []
     with tempfile.TemporaryDirectory() as tmp:
         junit = Path(tmp) / "breakages.xml"
         argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junit-xml={junit}",
-                "tests/integration/test_breakages.py"]
+                *map(str, sorted((ROOT / "tests" / "integration").glob("test_breakages_*.py")))]
         subprocess.run(argv, cwd=ROOT, capture_output=True, check=False)
         cases = ElementTree.parse(junit).getroot().iter("testcase")
         outcomes: dict[str, list[tuple[bool, float]]] = {}
         for case in cases:
             if case.find("skipped") is None:
-                blueprint = case.get("name").split("[", 1)[1].split(":")[0]
+                blueprint = case.get("classname").rsplit("_", 1)[-1]  # test_breakages_heartbeat
                 caught = case.find("failure") is None and case.find("error") is None
                 outcomes.setdefault(blueprint, []).append((caught, float(case.get("time"))))
     for blueprint, results in sorted(outcomes.items()):

@@ -1,5 +1,7 @@
 """Applying one breakage of a blueprint's catalogue to a running lab and checking the suite catches
-it, through the CLI a user types; shared by the container and the VM tests."""
+it, through the CLI a user types; shared by the container and the VM tests. One module of
+container tests per blueprint (`catalogue_on_nspawn`), so that a parallel run gives each
+blueprint's lab its own worker."""
 
 from __future__ import annotations
 
@@ -10,9 +12,27 @@ import pytest
 
 from labgen import paths
 from labgen.labs import find_lab, provider_for
-from labgen.model.breakages import Breakage
+from labgen.model.breakages import Breakage, load_breakages
 from labgen.observe import serving_bound, settle_time, wait_settled
-from tests.labs import labgen, ok
+from tests.labs import RunningLab, labgen, ok
+
+
+def catalogue_on_nspawn(blueprint: str, lab_name: str):
+    """A module's lab fixture and its test: every breakage of the blueprint's catalogue applied to
+    one shared container lab (taken down, and checked for leftovers, after the last)."""
+    catalogue = load_breakages(paths.blueprints_dir() / blueprint)
+
+    @pytest.fixture(scope="module")
+    def lab():
+        running = RunningLab(blueprint, lab_name, "nspawn", [])
+        yield running
+        running.down()
+
+    @pytest.mark.parametrize("breakage", catalogue, ids=[b.id for b in catalogue])
+    def test_breakage_is_caught_by_its_claims(lab, breakage):
+        assert_caught(lab.name, breakage)
+
+    return lab, test_breakage_is_caught_by_its_claims
 
 
 def assert_caught(lab: str, breakage: Breakage) -> None:

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 
+from labgen.boxes import rootfs
 from tests.hostcheck import leftovers, snapshot
+
+# a module of real containers: skipped, with the reason, where the host cannot run them
+NSPAWN = [
+    pytest.mark.nspawn,
+    pytest.mark.skipif(os.geteuid() != 0, reason="nspawn containers need root"),
+    pytest.mark.skipif(shutil.which("systemd-nspawn") is None, reason="needs systemd-container"),
+    pytest.mark.skipif(not rootfs.is_current(), reason="needs `labgen box build debian-12`"),
+]
 
 
 def labgen(*args: str, timeout: float = 600, input: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -4,22 +4,14 @@ figures checked against the protocols, deliberately broken labs caught by the su
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from labgen.boxes import rootfs
-from tests.labs import lab_fixture, labgen, ok
+from tests.labs import NSPAWN, lab_fixture, labgen, ok
 
-pytestmark = [
-    pytest.mark.nspawn,
-    pytest.mark.skipif(os.geteuid() != 0, reason="nspawn containers need root"),
-    pytest.mark.skipif(shutil.which("systemd-nspawn") is None, reason="needs systemd-container"),
-    pytest.mark.skipif(not rootfs.is_current(), reason="needs `labgen box build debian-12`"),
-]
+pytestmark = NSPAWN
 NO_IP_VS = not Path("/proc/net/ip_vs").exists()
 
 keepalived = lab_fixture("keepalived-rr", "t-kars")

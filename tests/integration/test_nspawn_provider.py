@@ -7,9 +7,7 @@ once for the module and torn down by the last test, which checks that nothing is
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -17,23 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from labgen.boxes import rootfs
 from labgen.errors import LabgenError
 from labgen.lab import Lab
 from labgen.progress import Progress
 from labgen.providers.nspawn import NSPAWN_RUN, NspawnProvider
 from tests.hostcheck import leftovers, snapshot
+from tests.labs import NSPAWN
 
-pytestmark = [
-    pytest.mark.nspawn,
-    pytest.mark.skipif(os.geteuid() != 0, reason="nspawn containers need root"),
-    pytest.mark.skipif(
-        shutil.which("systemd-nspawn") is None, reason="systemd-nspawn missing (systemd-container)"
-    ),
-    pytest.mark.skipif(
-        not rootfs.is_current(), reason="container root not built: labgen box build debian-12"
-    ),
-]
+pytestmark = NSPAWN
 
 NAMESPACE = "lgtest-nsp"
 PUBLIC = {"lb0": "203.0.113.11", "lb1": "203.0.113.12"}

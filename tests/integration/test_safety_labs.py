@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,16 +15,10 @@ from pathlib import Path
 import pytest
 
 from labgen import paths
-from labgen.boxes import rootfs
 from tests.hostcheck import leftovers, snapshot
-from tests.labs import RunningLab, labgen, ok
+from tests.labs import NSPAWN, RunningLab, labgen, ok
 
-pytestmark = [
-    pytest.mark.nspawn,
-    pytest.mark.skipif(os.geteuid() != 0, reason="nspawn containers need root"),
-    pytest.mark.skipif(shutil.which("systemd-nspawn") is None, reason="needs systemd-container"),
-    pytest.mark.skipif(not rootfs.is_current(), reason="needs `labgen box build debian-12`"),
-]
+pytestmark = NSPAWN
 
 # a page and a title that would run commands if any of them reached a shell or Ruby as code
 PAGE = "LABGEN_EOF\n$(touch /tmp/labgen-pwned) `touch /tmp/labgen-pwned` ${HOME} 'q' \"dq\" \\\nEOF"

@@ -7,7 +7,9 @@ in that namespace with the daemon's run directory bound over /run/libvirt, so to
 system libvirt at qemu:///system, exactly as on a laptop. The box comes the student's way too:
 `labgen box export`, then `vagrant box add` into a fresh VAGRANT_HOME.
 
-One TCG boot of two VMs (~2 min) plus the suite; the tests run in file order.
+The lab is heartbeat-nginx, so that both blueprints' whole suites run on VMs in CI:
+keepalived-rr's through `labgen verify` in test_libvirt_lab.py, heartbeat-nginx's here.
+One TCG boot of two VMs (~1 min) plus the suite; the tests run in file order.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from tests.labs import ok
 
 pytestmark = pytest.mark.libvirt
 
+BLUEPRINT = "heartbeat-nginx"
 LAB_NAME = "e2e-plain"
 NAMESPACE = "labgen-e2e-plain-host"  # plays the student's computer: its libvirt, its bridges
 
@@ -70,7 +73,7 @@ def laptop() -> Iterator[Laptop]:
     work = Path(tempfile.mkdtemp(prefix="labgen-e2e-plain-", dir="/var/tmp"))
     work.chmod(0o755)  # qemu runs as libvirt-qemu and reads the box's kernel from VAGRANT_HOME
     lab, home = work / "lab", work / "vagrant.d"
-    ok("render", "keepalived-rr", "--name", LAB_NAME, "-o", str(lab))
+    ok("render", BLUEPRINT, "--name", LAB_NAME, "-o", str(lab))
     ok("box", "export", "-o", str(work / "debian-12.box"), timeout=300)
     box = Laptop(lab, home)
     try:
@@ -100,7 +103,7 @@ def test_plain_vagrant_up(laptop: Laptop) -> None:
     assert set(laptop.virsh("list", "--name").split()) == {f"{LAB_NAME}-lb0", f"{LAB_NAME}-lb1"}
     # the laptop plays the client: vagrant-libvirt gave it the first client address, no NAT anywhere
     addrs = laptop.ok("ip", "-4", "-o", "addr", "show")
-    assert " 203.0.113.100/24 " in addrs, addrs
+    assert " 198.51.100.100/24 " in addrs, addrs
     for network in ("vagrant-libvirt", f"{LAB_NAME}-vlan", f"{LAB_NAME}-public"):
         assert "<forward" not in laptop.virsh("net-dumpxml", network), f"{network} forwards traffic"
 

@@ -11,9 +11,14 @@ from labgen.observe import serving_bound, settle_time, wait_vip_on
 from labgen.verify.behaviour import backup_name, failover_and_back
 from labgen.verify.failover import HEARTBEAT_RQSTDELAY_S, measure
 
-# heartbeat's IPaddr agent is a shell script: under TCG (VMs without KVM) it takes 6-7 s more
-# to bring the address up than on a real CPU (measured; see docs/blueprints/heartbeat-nginx.md)
-IPADDR_UNDER_TCG_S = 7
+# heartbeat's IPaddr agent is a shell script: under TCG (VMs without KVM) each run takes 6-7 s
+# more than on a real CPU on a quiet host, up to 9 s on a busy one (measured; see
+# docs/blueprints/heartbeat-nginx.md). A clean handover runs it twice: release on lb0, take on lb1.
+IPADDR_UNDER_TCG_S = 9
+
+
+def ipaddr_allowance(spec, runs: int) -> float:
+    return runs * IPADDR_UNDER_TCG_S if spec.provider == "libvirt" else 0
 
 
 @pytest.mark.parametrize("fault", ["stop", "crash", "freeze"])
@@ -32,24 +37,25 @@ def test_failover_and_failback_times_follow_heartbeat(provider, spec, restore, f
     """A stopping heartbeat hands its resources over at once; a crashed one is declared dead after
     deadtime. Failback: lb0's heartbeat asks for its resources after its fixed request delay."""
     report = measure(provider, fault)
-    slow = IPADDR_UNDER_TCG_S if spec.provider == "libvirt" else 0
     deadtime = seconds(spec.params["deadtime"])
     if fault == "stop":
-        assert report.vip_moved_ms <= (2 + slow) * 1000, report
+        assert report.vip_moved_ms <= (2 + ipaddr_allowance(spec, 2)) * 1000, report
     else:
-        assert (deadtime - 1) * 1000 <= report.vip_moved_ms <= (deadtime + 3 + slow) * 1000, report
+        high = deadtime + 3 + ipaddr_allowance(spec, 1)
+        assert (deadtime - 1) * 1000 <= report.vip_moved_ms <= high * 1000, report
     assert report.failback_ms is not None, f"the IP never came back to lb0: {report}"
-    assert report.failback_ms <= (HEARTBEAT_RQSTDELAY_S + deadtime + 10 + slow) * 1000, report
+    failback = HEARTBEAT_RQSTDELAY_S + deadtime + 10 + ipaddr_allowance(spec, 2)
+    assert report.failback_ms <= failback * 1000, report
 
 
 def test_a_reboot_of_lb0_keeps_the_results_coming_in(provider, spec, restore):
     """`systemctl reboot` on lb0 while the client asks every 50 ms: heartbeat is stopped as the
     server shuts down, so lb1 takes the IP at once and serves its own page; the client's outage is
-    that handover (under 2 s, plus the IPaddr agent's time on emulated VMs), not the reboot. Once
+    that handover (under 2 s, plus two runs of the IPaddr agent on emulated VMs), not the reboot. Once
     lb0 is back, it takes the IP back (auto_failback)."""
-    slow = IPADDR_UNDER_TCG_S if spec.provider == "libvirt" else 0
     report = measure(provider, "reboot")
     assert report.vip_after == backup_name(spec), f"lb1 never took the IP: {report}"
     assert report.service_restored_ms is not None, f"the client was never served again: {report}"
-    assert report.service_restored_ms <= (2 + slow) * 1000, f"the client waited too long: {report}"
+    bound = 2 + ipaddr_allowance(spec, 2)
+    assert report.service_restored_ms <= bound * 1000, f"the client waited over {bound:g} s: {report}"
     assert report.failback_ms is not None, f"the IP never came back to lb0 after its reboot: {report}"

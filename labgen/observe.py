@@ -70,6 +70,21 @@ def wait_vip_on(provider: Provider, nodes: list[str], timeout: float) -> None:
     )
 
 
+def wait_taken_over(provider: Provider, node: str) -> None:
+    """Wait until `node` has finished taking the resources over. Heartbeat asked for them back
+    while it was still acquiring them (the other node restarted as soon as the VIP answered) stayed
+    in transition for over 100 s on TCG VMs, where the IPaddr agent alone takes 9 s."""
+    spec = provider.lab.spec
+    if spec.service != "heartbeat":
+        return
+    wait_for(
+        lambda: provider.exec(node, ["cl_status", "rscstatus"], timeout=10).stdout.strip(),
+        lambda seen: seen == "all",
+        expected=f"heartbeat on {node} holding every resource (cl_status rscstatus: all)",
+        timeout=settle_time(spec),
+    )
+
+
 def cluster_view(provider: Provider, macs: dict[str, str] | None = None) -> dict[str, str]:
     """Per node: "VIP" or "-", and for heartbeat what the daemon itself says it runs (cl_status
     rscstatus: local, all, none, transition), or "heartbeat down" while it restarts. With the

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 from labgen.errors import LabgenError
 from labgen.model.blueprint import seconds
-from labgen.observe import public_macs, wait_settled
+from labgen.observe import public_macs, wait_settled, wait_taken_over
 from labgen.providers.base import Provider
 from labgen.verify import faults
 from labgen.verify.poll import wait_for
@@ -139,6 +139,7 @@ def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
             expected=f"HTTP through the VIP served with {other} holding it",
             timeout=timeout,
         )
+        wait_taken_over(provider, other)
         t_undo = time.time()
         injected = False
         faults.undo(provider, node, fault)

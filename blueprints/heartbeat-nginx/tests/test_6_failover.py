@@ -7,7 +7,7 @@ your local computer". Also for a crash and a hung (frozen) lb0."""
 import pytest
 
 from labgen.model.blueprint import seconds
-from labgen.observe import serving_bound, settle_time, wait_vip_on
+from labgen.observe import serving_bound, settle_time, wait_taken_over, wait_vip_on
 from labgen.verify.behaviour import backup_name, failover_and_back
 from labgen.verify.failover import HEARTBEAT_RQSTDELAY_S, measure
 
@@ -30,6 +30,7 @@ def test_stop_moves_the_ip_and_lb1_serves_its_own_page(provider, client, spec, r
     restore.inject(provider, spec.preferred.name, "stop")
     wait_vip_on(provider, [backup_name(spec)], timeout=settle_time(spec))
     client.wait_served_by(backup_name(spec), timeout=serving_bound(spec))
+    wait_taken_over(provider, backup_name(spec))
 
 
 @pytest.mark.parametrize("fault", ["stop", "crash"])

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 
+from labgen import protocols
 from labgen.lab import LabSpec
-from labgen.model.blueprint import seconds
+from labgen.protocols import NodeView, Protocol
 from labgen.providers.base import Provider
 from labgen.verify.poll import wait_for
 
@@ -55,10 +56,7 @@ def vip_seen_from_client(provider: Provider, macs: dict[str, str]) -> str | None
 
 def settle_time(spec: LabSpec) -> float:
     """How long the cluster may take to settle after a start or a disturbance."""
-    if spec.service == "heartbeat":
-        # a healed partition restarts heartbeat on both nodes: initdead plus its ~11 s start delay
-        return 4 * seconds(spec.params["initdead"]) + 40
-    return 10 * spec.params["advert_int"] + 20
+    return protocols.of(spec).settle_time(spec.params)
 
 
 def wait_vip_on(provider: Provider, nodes: list[str], timeout: float) -> None:
@@ -71,93 +69,56 @@ def wait_vip_on(provider: Provider, nodes: list[str], timeout: float) -> None:
 
 
 def wait_taken_over(provider: Provider, node: str) -> None:
-    """Wait until `node` has finished taking the resources over. Heartbeat asked for them back
-    while it was still acquiring them (the other node restarted as soon as the VIP answered) stayed
-    in transition for over 100 s on TCG VMs, where the IPaddr agent alone takes 9 s."""
-    spec = provider.lab.spec
-    if spec.service != "heartbeat":
-        return
-    wait_for(
-        lambda: provider.exec(node, ["cl_status", "rscstatus"], timeout=10).stdout.strip(),
-        lambda seen: seen == "all",
-        expected=f"heartbeat on {node} holding every resource (cl_status rscstatus: all)",
-        timeout=settle_time(spec),
-    )
+    """Wait until `node` has finished taking over (undoing a fault sooner can wedge a protocol)."""
+    protocols.of(provider.lab.spec).wait_taken_over(provider, node)
 
 
-def cluster_view(provider: Provider, macs: dict[str, str] | None = None) -> dict[str, str]:
-    """Per node: "VIP" or "-", and for heartbeat what the daemon itself says it runs (cl_status
-    rscstatus: local, all, none, transition), or "heartbeat down" while it restarts. With the
-    nodes' MACs, also whose MAC the client seat sends the VIP's traffic to."""
+@dataclass(frozen=True)
+class ClusterView:
+    """Every node's view, and (when asked) whose MAC the client seat sends the VIP's traffic to."""
+
+    nodes: dict[str, NodeView]
+    client_asked: bool = False
+    client_sees: str | None = None
+
+    @property
+    def holders(self) -> list[str]:
+        return [name for name, view in self.nodes.items() if view.vip]
+
+    def __repr__(self) -> str:
+        seen = {"client": f"sees {self.client_sees}"} if self.client_asked else {}
+        return repr(seen | {name: str(view) for name, view in self.nodes.items()})
+
+
+def cluster_view(provider: Provider, macs: dict[str, str] | None = None) -> ClusterView:
+    """Each node's view as its protocol shows it; with the nodes' MACs, also the client seat's."""
     spec = provider.lab.spec
+    protocol = protocols.of(spec)
     holders = vip_holders(provider)
-    view = {"client": f"sees {vip_seen_from_client(provider, macs)}"} if macs else {}
-    for node in spec.nodes:
-        words = ["VIP" if node.name in holders else "-"]
-        if spec.service == "heartbeat":
-            answer = provider.exec(node.name, ["cl_status", "rscstatus"], timeout=10)
-            words.append(answer.stdout.strip() if answer.returncode == 0 else "heartbeat down")
-        elif node.name in holders and spec.features.get("ip_vs", True):
-            words.append(f"pool {_pool_size(provider, node.name)}/{len(spec.nodes)}")
-        view[node.name] = " ".join(words)
-    return view
+    nodes = {n.name: protocol.node_view(provider, n.name, n.name in holders) for n in spec.nodes}
+    if macs is None:
+        return ClusterView(nodes)
+    return ClusterView(nodes, client_asked=True, client_sees=vip_seen_from_client(provider, macs))
 
 
-def _pool_size(provider: Provider, director: str) -> int:
-    return len(lvs_pool(provider, director))
-
-
-def lvs_pool(provider: Provider, director: str) -> set[str]:
-    """The real servers in the director's LVS table (a failed health check removes one)."""
-    spec = provider.lab.spec
-    table = provider.exec(director, ["ipvsadm", "-L", "-n", "-t", f"{spec.vip}:{spec.http_port}"], timeout=10)
-    return real_servers_in(table.stdout)
-
-
-_REAL_SERVER = re.compile(r"^\s*->\s+(\d+\.\d+\.\d+\.\d+):\d+\s", re.MULTILINE)
-
-
-def real_servers_in(table: str) -> set[str]:
-    """The real servers in `ipvsadm -L -n` output (its "-> RemoteAddress:Port" heading is not one)."""
-    return set(_REAL_SERVER.findall(table))
-
-
-def is_settled(seen: dict[str, str]) -> bool:
-    """One VIP holder, no daemon restarting, moving resources or claiming them all twice over, and
-    (LVS) every real server back in the director's pool, and the client seat talking to the holder."""
-    view = dict(seen)
-    client = view.pop("client", None)
-    holders = [node for node, words in view.items() if words.startswith("VIP")]
-    if client is not None and holders and client != f"sees {holders[0]}":
+def is_settled(view: ClusterView, protocol: Protocol) -> bool:
+    """One VIP holder, the daemons in a steady state, every real server back in the director's
+    pool (LVS), and the client seat talking to the holder."""
+    holders = view.holders
+    if len(holders) != 1 or (view.client_asked and view.client_sees != holders[0]):
         return False
-    pools = [words.split("pool ", 1)[1] for words in view.values() if "pool " in words]
-    resources = [words.split(" ", 1)[1] for words in view.values() if " " in words and "pool " not in words]
-    return (
-        len(holders) == 1
-        and all(r in ("local", "all", "none") for r in resources)
-        and resources.count("all") <= 1
-        and all(len(set(pool.split("/"))) == 1 for pool in pools)
-    )
+    pools = [v.pool for v in view.nodes.values() if v.pool]
+    return protocol.daemons_settled(list(view.nodes.values())) and all(inside == of for inside, of in pools)
 
 
 def serving_bound(spec: LabSpec) -> float:
-    """How long the LVS pool may take to follow a real server's health: a change can land just as
-    a check cycle starts (its retries run out first), then the verdict waits for the next
-    delay_loop. Heartbeat has no pool: 10 s."""
-    if spec.service != "keepalived" or not spec.features.get("ip_vs", True):
-        return 10
-    hc, lvs = spec.params["health_check"], spec.params["lvs"]
-    cycle = (hc["retry"] + 1) * (hc["connect_timeout"] + hc["delay_before_retry"])
-    return 2 * lvs["delay_loop"] + cycle + 10
+    """How long the service behind the VIP may take to follow a change on a node."""
+    return protocols.of(spec).serving_bound(spec)
 
 
 def quiet_time(spec: LabSpec) -> float:
-    """How long a settled look must last to be trusted. A healed partition makes heartbeat restart
-    itself a few seconds later (after "returning after partition"); a fault injected in that gap
-    can leave both nodes owning the VIP for good."""
-    if spec.service == "heartbeat":
-        return seconds(spec.params["deadtime"]) + 5
-    return 3 * spec.params["advert_int"]
+    """How long a settled look must last to be trusted."""
+    return protocols.of(spec).quiet_time(spec.params)
 
 
 def wait_settled(provider: Provider, on: str | None = None) -> str:
@@ -168,10 +129,9 @@ def wait_settled(provider: Provider, on: str | None = None) -> str:
     macs = public_macs(provider)
     view = wait_for(
         lambda: cluster_view(provider, macs),
-        lambda seen: is_settled(seen) and (on is None or seen[on].startswith("VIP")),
+        lambda seen: is_settled(seen, protocols.of(spec)) and (on is None or seen.nodes[on].vip),
         expected=f"the VIP {where} and the cluster quiet for {hold:g} s",
         timeout=settle_time(spec) + serving_bound(spec) + hold,
         hold=hold,
     )
-    return next(node for node, words in view.items() if words.startswith("VIP"))
-
+    return view.holders[0]

@@ -69,10 +69,10 @@ def _report_timing(lab, progress, ready: float) -> None:
     provisioned) and the protocol's own first election; kept in lab.up_record."""
     import json
 
-    from labgen.verify.failover import expected_election
+    from labgen import protocols
 
     total = progress.elapsed()
-    expected_ms, rule = expected_election(lab.spec)
+    expected_ms, rule = protocols.of(lab.spec).expected_election(lab.spec.params)
     timing = {
         "ready_s": round(ready, 2),
         "election_s": round(total - ready, 2),

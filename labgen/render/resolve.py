@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
-import string
-
+from labgen import protocols
 from labgen.lab import ClaimSpec, Departure, LabSpec, NetworkSpec, NodeSpec, Skip
 from labgen.labs import check_lab_name
 from labgen.model.blueprint import Blueprint
 
-UNITS = {"keepalived": "keepalived", "heartbeat": "heartbeat"}
 
 def with_secrets(bp: Blueprint) -> Blueprint:
     """Fill unset secrets with fresh random ones, so no two labs share a password."""
-    if bp.keepalived and bp.keepalived.auth_type == "PASS" and not bp.keepalived.auth_pass:
-        alphabet = string.ascii_letters + string.digits
-        password = "".join(secrets.choice(alphabet) for _ in range(8))
-        bp = bp.model_copy(update={"keepalived": bp.keepalived.model_copy(update={"auth_pass": password})})
-    if bp.heartbeat and not bp.heartbeat.secret:
-        secret = secrets.token_hex(16)
-        bp = bp.model_copy(update={"heartbeat": bp.heartbeat.model_copy(update={"secret": secret})})
-    return bp
+    section = protocols.of(bp).with_secret(getattr(bp, bp.service))
+    return bp.model_copy(update={bp.service: section})
 
 
 def resolve(bp: Blueprint, name: str, provider: str, features: dict[str, bool]) -> LabSpec:
@@ -32,7 +23,7 @@ def resolve(bp: Blueprint, name: str, provider: str, features: dict[str, bool]) 
         title=bp.title,
         provider=provider,
         service=bp.service,
-        daemon=UNITS[bp.service],
+        daemon=protocols.of(bp).unit,
         web=bp.web,
         vip=str(bp.vip),
         vip_network=bp.vip_network,

@@ -13,8 +13,8 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 
+from labgen import protocols
 from labgen.errors import LabgenError
-from labgen.model.blueprint import seconds
 from labgen.observe import public_macs, wait_settled, wait_taken_over
 from labgen.providers.base import Provider
 from labgen.verify import faults
@@ -22,7 +22,6 @@ from labgen.verify.poll import wait_for
 
 INTERVAL = 0.05
 PING_INTERVAL = 1.0  # the tutorial counts lost pings at ping's own pace: "after 1 or 2 pings"
-HEARTBEAT_RQSTDELAY_S = 10  # heartbeat's resource request delay, fixed in its source
 
 
 @dataclass
@@ -178,7 +177,7 @@ def _report(spec, fault, node, other, macs, samples, t_fault, t_undo) -> Report:
     first_fail = _first(samples, lambda s: not s[1] and s[0] < t_undo)
     restored = _first(samples, lambda s: s[1] and first_fail and s[0] > first_fail[0])
     failback = _first(samples, lambda s: s[0] >= t_undo and s[3] == macs[node])
-    expected, rule = expected_failover(spec, fault)
+    expected, rule = protocols.of(spec).expected_failover(spec.params, fault)
     timeline = [(0.0, f"{fault} injected on {node}")]
     for sample, text in (
         (first_fail, "first request failed"),
@@ -204,35 +203,4 @@ def _report(spec, fault, node, other, macs, samples, t_fault, t_undo) -> Report:
         expected_ms=expected,
         expected_rule=rule,
         timeline=sorted(timeline),
-    )
-
-
-def expected_failover(spec, fault: str) -> tuple[float | None, str]:
-    """What the protocol says the VIP move should take, in ms, and the rule used."""
-    p = spec.params
-    clean = fault in ("stop", "reboot")  # the daemon is stopped in order, a reboot's shutdown included
-    if spec.service == "keepalived":
-        if clean:
-            return None, "a stopping master sends priority 0: the backup takes over at once (~1 advert)"
-        expected, rule = _master_down(p["advert_int"], p["priorities"]["backup"])
-        return expected, f"{rule} (VRRP master down interval)"
-    if clean:
-        return None, "a stopping heartbeat releases its resources and tells its peer at once"
-    return seconds(p["deadtime"]) * 1000, "deadtime: the peer is declared dead after it"
-
-
-def expected_election(spec) -> tuple[float, str]:
-    """What the protocol says the first VIP election after `up` takes, in ms, and the rule used:
-    the part of `up` that no provider can make faster."""
-    p = spec.params
-    if spec.service == "keepalived":
-        expected, rule = _master_down(p["advert_int"], p["priorities"]["preferred"])
-        return expected, f"a starting MASTER first waits the master down interval, {rule}"
-    return HEARTBEAT_RQSTDELAY_S * 1000, "heartbeat's fixed resource request delay (RQSTDELAY)"
-
-
-def _master_down(advert: float, priority: int) -> tuple[float, str]:
-    """VRRP's master down interval (RFC 5798 6.1) in ms, and how it was computed."""
-    return round((3 * advert + (256 - priority) / 256 * advert) * 1000, 1), (
-        f"3 x advert_int + (256 - {priority})/256 x advert_int"
     )

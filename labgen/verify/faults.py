@@ -12,15 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from labgen import protocols
 from labgen.errors import LabgenError
 from labgen.providers.base import Provider
 
 FAULTS = ("stop", "crash", "freeze", "link-down", "reboot", "reset", "partition")
 FAILOVER_FAULTS = FAULTS[:-1]  # a partition moves no VIP: both nodes take it (split brain)
-CLUSTER_TRAFFIC = {
-    "keepalived": ["-p", "vrrp"],
-    "heartbeat": ["-p", "udp", "--dport", "694"],
-}
 
 
 # kill -9 the daemon's main process and its children, as a crash would. All are stopped first:
@@ -66,7 +63,8 @@ def heal(provider: Provider) -> None:
 
 
 def _partition_rule(provider: Provider, action: str) -> list[str]:
-    match = CLUSTER_TRAFFIC[provider.lab.spec.service]
+    spec = provider.lab.spec
+    match = protocols.of(spec).cluster_traffic(spec.params)
     return [
         "iptables",
         action,

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import pytest
 
+from labgen import protocols
 from labgen.render import render_lab
-from labgen.verify.failover import expected_election, expected_failover
 
 
 def spec(tmp_path, blueprint: str, sets=()):
     lab = render_lab(blueprint, tmp_path / "lab", name=None, provider="nspawn", sets=list(sets), force=False)
     return lab.spec
+
+
+def expected_failover(spec, fault: str):
+    return protocols.of(spec).expected_failover(spec.params, fault)
+
+
+def expected_election(spec):
+    return protocols.of(spec).expected_election(spec.params)
 
 
 def test_keepalived_failover_waits_the_backups_master_down_interval(tmp_path):
@@ -44,3 +52,8 @@ def test_a_clean_reboot_hands_over_like_a_stop_and_a_reset_like_a_crash(tmp_path
     lab = spec(tmp_path, blueprint)
     assert expected_failover(lab, "reboot") == expected_failover(lab, "stop")
     assert expected_failover(lab, "reset") == expected_failover(lab, "crash")
+
+
+def test_heartbeats_are_cut_on_the_port_the_blueprint_sets(tmp_path):
+    lab = spec(tmp_path, "heartbeat-nginx", ["heartbeat.udpport=5405"])
+    assert protocols.of(lab).cluster_traffic(lab.params) == ["-p", "udp", "--dport", "5405"]

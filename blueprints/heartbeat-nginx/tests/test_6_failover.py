@@ -8,8 +8,9 @@ import pytest
 
 from labgen.model.blueprint import seconds
 from labgen.observe import serving_bound, settle_time, wait_taken_over, wait_vip_on
+from labgen.protocols.heartbeat import RQSTDELAY_S
 from labgen.verify.behaviour import backup_name, failover_and_back
-from labgen.verify.failover import HEARTBEAT_RQSTDELAY_S, measure
+from labgen.verify.failover import measure
 
 # heartbeat's IPaddr agent is a shell script: under TCG (VMs without KVM) each run takes 6-7 s
 # more than on a real CPU on a quiet host, up to 9 s on a busy one (measured; see
@@ -45,7 +46,7 @@ def test_failover_and_failback_times_follow_heartbeat(provider, spec, restore, f
         high = deadtime + 3 + ipaddr_allowance(spec, 1)
         assert (deadtime - 1) * 1000 <= report.vip_moved_ms <= high * 1000, report
     assert report.failback_ms is not None, f"the IP never came back to lb0: {report}"
-    failback = HEARTBEAT_RQSTDELAY_S + deadtime + 10 + ipaddr_allowance(spec, 2)
+    failback = RQSTDELAY_S + deadtime + 10 + ipaddr_allowance(spec, 2)
     assert report.failback_ms <= failback * 1000, report
 
 

@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from labgen.observe import lvs_pool, serving_bound, settle_time, wait_vip_on
+from labgen.observe import serving_bound, settle_time, wait_vip_on
+from labgen.protocols.keepalived import lvs_pool
 from labgen.verify.behaviour import (
     backup_name,
     bypass_rules,

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from labgen.observe import real_servers_in, serving_bound
+from labgen.observe import serving_bound
+from labgen.protocols.keepalived import real_servers_in
 from labgen.verify.behaviour import new_client_addresses
 from labgen.verify.poll import wait_for
 

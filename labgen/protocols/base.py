@@ -1,0 +1,70 @@
+"""What every HA protocol module provides: the small interface the rest of labgen relies on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from labgen.providers.base import Provider
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """One node as a look at the cluster found it."""
+
+    vip: bool  # the VIP is on one of its interfaces
+    daemon: str | None = None  # what the HA daemon says it runs, where it says (heartbeat)
+    pool: tuple[int, int] | None = None  # an LVS director holding the VIP: (servers in its pool, of)
+
+    def __str__(self) -> str:
+        words = ["VIP" if self.vip else "-"]
+        if self.daemon:
+            words.append(self.daemon)
+        if self.pool:
+            words.append(f"pool {self.pool[0]}/{self.pool[1]}")
+        return " ".join(words)
+
+
+class Protocol:
+    """One HA protocol. Times are in seconds unless a name says ms; `params` is the lab's resolved
+    parameter section of the blueprint (LabSpec.params)."""
+
+    name: str  # the blueprint section that selects it, e.g. "keepalived"
+    unit: str  # the systemd unit that owns the VIP
+
+    def with_secret(self, section):
+        """The blueprint's section with its unset shared secret filled in, fresh for each lab."""
+        raise NotImplementedError
+
+    def cluster_traffic(self, params: dict) -> list[str]:
+        """The iptables match for the nodes' own cluster traffic (cut to make a split brain)."""
+        raise NotImplementedError
+
+    def settle_time(self, params: dict) -> float:
+        """How long the cluster may take to settle after a start or a disturbance."""
+        raise NotImplementedError
+
+    def quiet_time(self, params: dict) -> float:
+        """How long a settled look must last to be trusted."""
+        raise NotImplementedError
+
+    def expected_failover(self, params: dict, fault: str) -> tuple[float | None, str]:
+        """What the protocol says the VIP move takes after `fault`, in ms (None: at once), and why."""
+        raise NotImplementedError
+
+    def expected_election(self, params: dict) -> tuple[float, str]:
+        """What the protocol says the first election after a start takes, in ms, and why."""
+        raise NotImplementedError
+
+    def node_view(self, provider: Provider, node: str, holds_vip: bool) -> NodeView:
+        return NodeView(vip=holds_vip)
+
+    def daemons_settled(self, views: list[NodeView]) -> bool:
+        """Whether what the daemons say of themselves is a steady state."""
+        return True
+
+    def serving_bound(self, spec) -> float:
+        """How long the service behind the VIP may take to follow a change on a node."""
+        return 10
+
+    def wait_taken_over(self, provider: Provider, node: str) -> None:
+        """Return once `node` has finished taking over from a failed peer (default: at once)."""

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 from labgen import protocols
 from labgen.errors import LabgenError
@@ -77,6 +78,15 @@ class Pinger:
         self.reader.join(timeout=5)
 
 
+class Sample(NamedTuple):
+    """One request of the probe: when it left, whether it was served, the page, the VIP's MAC."""
+
+    sent_at: float
+    ok: bool
+    page: str | None
+    mac: str | None
+
+
 class Probe:
     """The probe process in the client seat, its samples collected as they arrive."""
 
@@ -93,7 +103,7 @@ class Probe:
             str(INTERVAL),
         ])
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.samples: list[list] = []
+        self.samples: list[Sample] = []
         if self.process.stdout.readline().strip() != "ready":
             raise LabgenError("the client seat's probe did not start")
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -101,10 +111,10 @@ class Probe:
 
     def _read(self) -> None:
         for line in self.process.stdout:
-            self.samples.append(json.loads(line))
+            self.samples.append(Sample(*json.loads(line)))
 
-    def since(self, moment: float) -> list[list]:
-        return sorted(s for s in list(self.samples) if s[0] >= moment)
+    def since(self, moment: float) -> list[Sample]:
+        return sorted(s for s in list(self.samples) if s.sent_at >= moment)
 
     def stop(self) -> None:
         self.process.stdin.close()
@@ -125,7 +135,7 @@ def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
     try:
         wait_for(
             lambda: probe.since(0)[-1:],
-            lambda s: bool(s) and s[0][3] == macs[node] and s[0][1],
+            lambda s: bool(s) and s[0].mac == macs[node] and s[0].ok,
             expected=f"the client seat to reach the VIP on {node}",
             timeout=15,
         )
@@ -133,7 +143,7 @@ def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
         injected = True
         faults.inject(provider, node, fault)
         wait_for(
-            lambda: _first(probe.since(t_fault), lambda s: s[1] and s[3] == macs[other]),
+            lambda: _first(probe.since(t_fault), lambda s: s.ok and s.mac == macs[other]),
             lambda s: s is not None,
             expected=f"HTTP through the VIP served with {other} holding it",
             timeout=timeout,
@@ -144,7 +154,7 @@ def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
         faults.undo(provider, node, fault)
         if _fails_back(spec):
             wait_for(
-                lambda: _first(probe.since(t_undo), lambda s: s[1] and s[3] == macs[node]),
+                lambda: _first(probe.since(t_undo), lambda s: s.ok and s.mac == macs[node]),
                 lambda s: s is not None,
                 expected=f"the VIP back on {node} after the fault is undone",
                 timeout=timeout,
@@ -160,7 +170,7 @@ def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
     return report
 
 
-def _first(samples: list[list], accept) -> list | None:
+def _first(samples: list[Sample], accept) -> Sample | None:
     return next((s for s in samples if accept(s)), None)
 
 
@@ -172,11 +182,11 @@ def _report(spec, fault, node, other, macs, samples, t_fault, t_undo) -> Report:
     def ms(t: float | None, origin: float) -> float | None:
         return None if t is None else round((t - origin) * 1000, 1)
 
-    moved = _first(samples, lambda s: s[3] == macs[other])
+    moved = _first(samples, lambda s: s.mac == macs[other])
     # the failover's own outage only; a failback can interrupt service too (counted in requests_failed)
-    first_fail = _first(samples, lambda s: not s[1] and s[0] < t_undo)
-    restored = _first(samples, lambda s: s[1] and first_fail and s[0] > first_fail[0])
-    failback = _first(samples, lambda s: s[0] >= t_undo and s[3] == macs[node])
+    first_fail = _first(samples, lambda s: not s.ok and s.sent_at < t_undo)
+    restored = _first(samples, lambda s: s.ok and first_fail and s.sent_at > first_fail.sent_at)
+    failback = _first(samples, lambda s: s.sent_at >= t_undo and s.mac == macs[node])
     expected, rule = protocols.of(spec).expected_failover(spec.params, fault)
     timeline = [(0.0, f"{fault} injected on {node}")]
     for sample, text in (
@@ -185,20 +195,20 @@ def _report(spec, fault, node, other, macs, samples, t_fault, t_undo) -> Report:
         (restored, "first request served again"),
     ):
         if sample:
-            timeline.append((ms(sample[0], t_fault), text))
+            timeline.append((ms(sample.sent_at, t_fault), text))
     timeline.append((ms(t_undo, t_fault), f"{fault} undone"))
     if failback:
-        timeline.append((ms(failback[0], t_fault), f"VIP back on {node}"))
+        timeline.append((ms(failback.sent_at, t_fault), f"VIP back on {node}"))
     return Report(
         fault=fault,
         node=node,
         vip_before=node,
         vip_after=other if moved else None,
-        vip_moved_ms=ms(moved and moved[0], t_fault),
-        service_restored_ms=0.0 if not first_fail else ms(restored and restored[0], t_fault),
+        vip_moved_ms=ms(moved and moved.sent_at, t_fault),
+        service_restored_ms=0.0 if not first_fail else ms(restored and restored.sent_at, t_fault),
         requests_sent=len(samples),
-        requests_failed=sum(1 for s in samples if not s[1]),
-        failback_ms=ms(failback and failback[0], t_undo),
+        requests_failed=sum(1 for s in samples if not s.ok),
+        failback_ms=ms(failback and failback.sent_at, t_undo),
         probe_interval_ms=INTERVAL * 1000,
         expected_ms=expected,
         expected_rule=rule,

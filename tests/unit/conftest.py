@@ -9,3 +9,15 @@ import pytest
 def _labgen_home(tmp_path_factory, monkeypatch):
     """A fresh LABGEN_HOME per test."""
     monkeypatch.setenv("LABGEN_HOME", str(tmp_path_factory.mktemp("labgen-home")))
+
+
+@pytest.fixture
+def rendered_spec(tmp_path):
+    """The LabSpec of a blueprint rendered for nspawn, with --set values."""
+    from labgen.render import render_lab
+
+    def render(blueprint: str, sets=()):
+        lab = render_lab(blueprint, tmp_path / "lab", name=None, provider="nspawn", sets=[*sets], force=False)
+        return lab.spec
+
+    return render

@@ -267,9 +267,9 @@ def breakages_section(repeat: int) -> list[dict]:
 
 def libvirt_floor(name: str) -> float:
     """Bare boot of the lab's two VMs: virsh destroy, then virsh start both until ssh answers."""
-    from labgen import libvirtd
     from labgen.labs import find_lab, provider_for
-    from labgen.providers.libvirt import domain_name
+    from labgen.providers.libvirt import libvirtd
+    from labgen.providers.libvirt.provider import domain_name
 
     provider = provider_for(find_lab(name))
     spec = provider.lab.spec

@@ -36,7 +36,7 @@ def build(
     root = rootfs.build(name, progress, force=force)
     console.print(f"container root {name}: {root}")
     if kind in ("libvirt", "all"):
-        from labgen.boxes import vagrant_box
+        from labgen.providers.libvirt import vagrant_box
 
         console.print(f"vagrant box: {vagrant_box.build(name, progress, force=force)}")
 
@@ -47,7 +47,7 @@ def export(
     name: Annotated[str, typer.Argument(help="The box to export.")] = "debian-12",
 ) -> None:
     """Write the offline vagrant box to a .box file, for `vagrant box add` on another computer."""
-    from labgen.boxes import vagrant_box
+    from labgen.providers.libvirt import vagrant_box
 
     path = vagrant_box.export(name, output)
     console.print(f"box {vagrant_box.box_name(name)} written to {path}")
@@ -57,7 +57,8 @@ def export(
 @app.command("list")
 def list_boxes(as_json: Json = False) -> None:
     """The boxes and roots on this host, and whether each matches its recipe."""
-    from labgen.boxes import rootfs, vagrant_box
+    from labgen.boxes import rootfs
+    from labgen.providers.libvirt import vagrant_box
 
     rows = [
         {

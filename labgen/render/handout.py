@@ -19,7 +19,7 @@ from labgen.model.blueprint import Blueprint
 
 def write(folder: Path, env: jinja2.Environment, bp: Blueprint, spec: LabSpec) -> None:
     """README.md and topology.svg into the lab folder being rendered."""
-    from labgen.providers.libvirt import render_context
+    from labgen.providers.libvirt.provider import render_context
 
     readme = env.get_template("README.md.j2").render(
         lab=spec,

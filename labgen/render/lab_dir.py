@@ -164,7 +164,7 @@ _PYCACHE = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
 def _vagrantfile(env: jinja2.Environment, spec: LabSpec) -> str:
-    from labgen.providers.libvirt import render_context
+    from labgen.providers.libvirt.provider import render_context
 
     return env.get_template("Vagrantfile.j2").render(lab=spec, libvirt=render_context(spec))
 

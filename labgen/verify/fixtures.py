@@ -19,7 +19,7 @@ import testinfra
 from labgen.lab import Lab, LabSpec
 from labgen.observe import http_via_vip, public_macs, served_by, wait_settled
 from labgen.providers.base import Provider
-from labgen.providers.plain_vagrant import suite_provider
+from labgen.providers.libvirt.plain_vagrant import suite_provider
 from labgen.verify import faults
 from labgen.verify.poll import PollTimeout, wait_for
 

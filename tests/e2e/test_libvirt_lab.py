@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from labgen import libvirtd, paths
-from labgen.boxes import vagrant_box
+from labgen import paths
 from labgen.lab import Lab
 from labgen.model.breakages import load_breakages
 from labgen.observe import http_via_vip, vip_holders
+from labgen.providers.libvirt import libvirtd, vagrant_box
 from tests.catalogue import assert_caught
 from tests.labs import labgen, ok
 
@@ -36,7 +36,7 @@ LAB_NAME = "e2e-kars"
 def _skip_reason() -> str | None:
     if os.geteuid() != 0:
         return "needs root (network namespaces, libvirtd)"
-    from labgen.providers.libvirt import LibvirtProvider
+    from labgen.providers.libvirt.provider import LibvirtProvider
 
     missing = [piece for piece, _ in LibvirtProvider.missing() if "box" not in piece]
     return f"host lacks: {', '.join(missing)}" if missing else None
@@ -198,7 +198,7 @@ def test_freeze_and_thaw(provider) -> None:
 
 
 def test_vagrantfile_validates(provider) -> None:
-    from labgen.providers.libvirt import vagrant_env
+    from labgen.providers.libvirt.provider import vagrant_env
 
     env = {**os.environ, **vagrant_env(provider.lab.spec)}
     argv = libvirtd.netns_argv(provider.lab.spec.namespace, ["vagrant", "validate"])

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from labgen import libvirtd, netns
-from labgen.boxes import vagrant_box
+from labgen import netns
+from labgen.providers.libvirt import libvirtd, vagrant_box
 from tests.hostcheck import leftovers, snapshot
 from tests.labs import ok
 

@@ -18,7 +18,7 @@ import pytest
 from labgen.errors import LabgenError
 from labgen.lab import Lab
 from labgen.progress import Progress
-from labgen.providers.nspawn import NSPAWN_RUN, NspawnProvider
+from labgen.providers.nspawn.provider import NSPAWN_RUN, NspawnProvider
 from tests.hostcheck import leftovers, snapshot
 from tests.labs import NSPAWN
 

@@ -30,12 +30,12 @@ from typing import ClassVar, TextIO
 
 import vagrant
 
-from labgen import libvirtd, netns
-from labgen.boxes import vagrant_box
+from labgen import netns
 from labgen.errors import LabgenError
 from labgen.lab import LabSpec
 from labgen.progress import Progress
 from labgen.providers.base import EXEC_TIMEOUT, Provider
+from labgen.providers.libvirt import libvirtd, vagrant_box
 
 MEMORY_MIB = 640
 CPUS = 1

@@ -19,7 +19,7 @@ from labgen.lab import Lab
 from labgen.labs import provider_for
 from labgen.progress import Progress
 from labgen.providers.base import Provider
-from labgen.providers.libvirt import LibvirtProvider
+from labgen.providers.libvirt.provider import LibvirtProvider
 
 DEFAULT_URI = "qemu:///system"
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from pydantic import AfterValidator, BaseModel
 from pydantic.fields import FieldInfo
 
+from labgen import protocols
 from labgen.model import checks
 from labgen.model.blueprint import Blueprint
 
@@ -294,12 +295,15 @@ def _rule(message: str) -> str:
 
 
 def cross_field_rules() -> list[str]:
-    """The messages of labgen/model/checks.py, the rules that span fields."""
-    tree = ast.parse(inspect.getsource(checks))
+    """The messages of labgen/model/checks.py and of each protocol's checks: the rules that span
+    fields."""
+    sources = [inspect.getsource(checks)]
+    sources += [textwrap.dedent(inspect.getsource(type(p).checks)) for p in protocols.PROTOCOLS.values()]
     rules = []
-    for node in sorted(ast.walk(tree), key=lambda n: getattr(n, "lineno", 0)):
-        if isinstance(node, ast.Yield) and isinstance(node.value, ast.Tuple) and len(node.value.elts) == 2:
-            text = _string_of(node.value.elts[1])
+    for source in sources:
+        for node in sorted(ast.walk(ast.parse(source)), key=lambda n: getattr(n, "lineno", 0)):
+            pair = isinstance(node, ast.Yield) and isinstance(node.value, ast.Tuple)
+            text = _string_of(node.value.elts[1]) if pair and len(node.value.elts) == 2 else ""
             if text and text not in rules:
                 rules.append(text)
     return rules

@@ -23,6 +23,8 @@ def show(blueprint: Blueprint, set_: Sets = None, as_json: Json = False) -> None
 def _print_human(bp, skips: dict[str, list[dict]]) -> None:
     from rich.table import Table
 
+    from labgen import protocols
+
     console.print(f"[bold]{bp.name}[/]: {bp.title}")
     console.print(f'tutorial: {bp.source.publisher}, "{bp.source.title}"  box: {bp.box}')
     nodes = Table("node", "hostname", "role", *bp.networks, box=None)
@@ -34,7 +36,7 @@ def _print_human(bp, skips: dict[str, list[dict]]) -> None:
     for name, net in bp.networks.items():
         console.print(f"network {name}: {net.cidr} on {net.interface}  {net.purpose}")
     console.print(f"VIP {bp.vip} on {bp.vip_network}; client seat {', '.join(map(str, bp.client))}")
-    params = (bp.keepalived or bp.heartbeat).model_dump(exclude={"auth_pass", "secret"})
+    params = bp.protocol_params.model_dump(exclude={protocols.of(bp).secret_field})
     console.print(f"{bp.service}: {params}", highlight=False)
     for provider, items in skips.items():
         for skip in items:

@@ -1,6 +1,5 @@
-"""The blueprint model: typed, validated, with errors that name file, line and field."""
+"""The blueprint model: typed, validated, with errors that name file, line and field.
 
-from labgen.model.blueprint import Blueprint
-from labgen.model.load import load_blueprint
-
-__all__ = ["Blueprint", "load_blueprint"]
+blueprint.py holds the model (each HA protocol's section lives in its module in labgen/protocols/),
+grammar.py the rules of every field that reaches a command, a path or a config file, checks.py the
+rules across fields, load.py the YAML reading with line numbers."""

@@ -10,7 +10,7 @@ from pydantic import Field
 from ruamel.yaml import YAML
 
 from labgen.errors import LabgenError
-from labgen.model.blueprint import Strict
+from labgen.model.grammar import Strict
 
 FILE = "breakages.yaml"
 

@@ -6,9 +6,9 @@ from collections import Counter
 from collections.abc import Iterator
 from ipaddress import IPv4Address
 
-from labgen.model.blueprint import Blueprint, seconds
-
-Loc = tuple[str | int, ...]
+from labgen import protocols
+from labgen.model.blueprint import Blueprint
+from labgen.protocols.base import Loc
 
 
 def problems(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
@@ -20,9 +20,7 @@ def problems(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
     yield from _unique_addresses(bp)
     yield from _interfaces(bp)
     yield from _protocol_on_vip_network(bp)
-    yield from _timings(bp)
-    yield from _priorities(bp)
-    yield from _heartbeat_node_names(bp)
+    yield from protocols.of(bp).checks(bp)
     yield from _page_in_web_root(bp)
     yield from _claim_ids(bp)
 
@@ -43,11 +41,8 @@ def _roles(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
 
 def _network_refs(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
     refs: list[tuple[Loc, str]] = [(("vip_network",), bp.vip_network)]
-    if bp.keepalived:
-        refs.append((("keepalived", "network"), bp.keepalived.network))
-    if bp.heartbeat:
-        refs.append((("heartbeat", "network"), bp.heartbeat.network))
-        refs.append((("heartbeat", "vip_network"), bp.heartbeat.vip_network))
+    for field in protocols.of(bp).network_fields:
+        refs.append(((bp.service, field), getattr(bp.protocol_params, field)))
     known = ", ".join(bp.networks)
     for loc, name in refs:
         if name not in bp.networks:
@@ -107,45 +102,12 @@ def _interfaces(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
 
 def _protocol_on_vip_network(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
     """The daemon that moves the VIP must speak on the VIP's network, or it moves it nowhere."""
-    loc, network = (
-        (("keepalived", "network"), bp.keepalived.network)
-        if bp.keepalived
-        else (("heartbeat", "vip_network"), bp.heartbeat.vip_network)  # type: ignore[union-attr]
-    )
+    field = protocols.of(bp).vip_network_field
+    network = getattr(bp.protocol_params, field)
     if network in bp.networks and network != bp.vip_network:
-        yield loc, f"{network!r}: the VIP lives on {bp.vip_network!r}, so {bp.service} must manage it there"
-
-
-def _timings(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
-    if bp.keepalived and bp.keepalived.vrrp_version == 3:
-        centis = bp.keepalived.advert_int * 100
-        if not 1 <= centis <= 4095 or abs(centis - round(centis)) > 1e-6:
-            yield ("keepalived", "advert_int"), (
-                f"{bp.keepalived.advert_int:g}: VRRPv3 adverts are whole centiseconds from 0.01 to 40.95 s"
-            )
-    if bp.heartbeat and seconds(bp.heartbeat.keepalive) <= 0:
-        yield ("heartbeat", "keepalive"), "a keepalive of 0 sends heartbeats without pause; use 1 or 500ms"
-
-
-def _priorities(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
-    if bp.keepalived:
-        prio = bp.keepalived.priorities
-        if prio.get("preferred", 100) <= prio.get("backup", 50):
-            yield ("keepalived", "priorities"), (
-                f"preferred {prio.get('preferred')} is not above backup {prio.get('backup')}:"
-                " the preferred node would never hold the VIP"
-            )
-
-
-def _heartbeat_node_names(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
-    """heartbeat knows a node by `uname -n`, and labgen asks it about nodes by their lab names."""
-    if bp.heartbeat:
-        for i, node in enumerate(bp.nodes):
-            if node.hostname not in (None, node.name):
-                yield ("nodes", i, "hostname"), (
-                    f"{node.hostname!r}: heartbeat names nodes by host name, so it must equal the"
-                    f" node's name {node.name!r} (or be left out)"
-                )
+        yield (bp.service, field), (
+            f"{network!r}: the VIP lives on {bp.vip_network!r}, so {bp.service} must manage it there"
+        )
 
 
 def _page_in_web_root(bp: Blueprint) -> Iterator[tuple[Loc, str]]:

@@ -10,7 +10,7 @@ import posixpath
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 # RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens, 63 each, 253 in all
 _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
@@ -75,3 +75,17 @@ SysctlKey = Annotated[str, Field(pattern=r"^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$")]
 SysctlValue = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]+$")] | Int
 # one token of a daemon's config (keepalived, heartbeat): no blanks, quotes or comment characters
 ConfigWord = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.,:@%+=/-]+$", max_length=64)]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors (a typo is caught with a hint), numbers are accepted as text."""
+
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+
+DURATION = re.compile(r"^(\d+)(ms)?$")  # heartbeat's: whole seconds, or milliseconds with ms
+
+
+def seconds(duration: str) -> float:
+    number, ms = DURATION.match(duration).groups()  # type: ignore[union-attr]
+    return int(number) / 1000 if ms else float(number)

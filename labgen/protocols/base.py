@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from labgen.providers.base import Provider
+from labgen.lab import Skip
+
+if TYPE_CHECKING:
+    from labgen.providers.base import Provider
+
+Loc = tuple[str | int, ...]  # where in the blueprint YAML, e.g. ("keepalived", "priorities")
 
 
 @dataclass(frozen=True)
@@ -30,10 +37,21 @@ class Protocol:
 
     name: str  # the blueprint section that selects it, e.g. "keepalived"
     unit: str  # the systemd unit that owns the VIP
+    secret_field: str  # the section's field holding the nodes' shared secret (never shown)
+    network_fields: tuple[str, ...]  # the section's fields that name a blueprint network
+    vip_network_field: str  # the one naming the network where the daemon manages the VIP
+
+    def checks(self, bp) -> Iterator[tuple[Loc, str]]:
+        """The protocol's rules across the blueprint: (where in the YAML, what is wrong)."""
+        yield from ()
 
     def with_secret(self, section):
         """The blueprint's section with its unset shared secret filled in, fresh for each lab."""
         raise NotImplementedError
+
+    def skips(self, features: dict[str, bool]) -> list[Skip]:
+        """What of the tutorial this host cannot show (its provider's features), and why."""
+        return []
 
     def cluster_traffic(self, params: dict) -> list[str]:
         """The iptables match for the nodes' own cluster traffic (cut to make a split brain)."""

@@ -4,11 +4,52 @@ by its resource scripts (IPaddr for the VIP)."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Literal
 
-from labgen.model.blueprint import seconds
-from labgen.protocols.base import NodeView, Protocol
-from labgen.providers.base import Provider
+from pydantic import Field, field_validator, model_validator
+
+from labgen.model.grammar import DURATION, ConfigWord, Int, Strict, seconds
+from labgen.protocols.base import Loc, NodeView, Protocol
 from labgen.verify.poll import wait_for
+
+if TYPE_CHECKING:
+    from labgen.providers.base import Provider
+
+# ---- the blueprint's `heartbeat:` section -----------------------------------------------------
+
+
+class Heartbeat(Strict):
+    """ha.cf timings as heartbeat writes them: seconds, or milliseconds with an ms suffix."""
+
+    keepalive: str = "1"
+    warntime: str = "3"
+    deadtime: str = "5"
+    initdead: str = "10"
+    udpport: Int = Field(694, ge=1, le=65535)
+    auto_failback: bool = True
+    network: str = "vlan"  # where heartbeats travel
+    vip_network: str = "public"
+    resource_agent: Literal["IPaddr", "IPaddr2"] = "IPaddr"
+    auth: Literal["sha1", "md5", "crc"] = "sha1"
+    secret: ConfigWord | None = None  # generated per lab when unset
+
+    @field_validator("keepalive", "warntime", "deadtime", "initdead", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> str:
+        text = str(value)
+        if not DURATION.match(text):
+            raise ValueError(f"{text!r} is not a duration: use whole seconds (5) or ms (500ms)")
+        return text
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Heartbeat:
+        if seconds(self.deadtime) <= seconds(self.keepalive):
+            raise ValueError("deadtime must be longer than keepalive")
+        return self
+
+
+# ---- the protocol ------------------------------------------------------------------------------
 
 # heartbeat waits this long after the nodes have met before it asks for its resources; fixed in
 # its source (RQSTDELAY), no ha.cf setting changes it
@@ -16,9 +57,25 @@ RQSTDELAY_S = 10
 STEADY = ("local", "all", "none")  # cl_status rscstatus outside a transition
 
 
-class Heartbeat(Protocol):
+class HeartbeatProtocol(Protocol):
     name = "heartbeat"
     unit = "heartbeat"
+    secret_field = "secret"
+    network_fields = ("network", "vip_network")
+    vip_network_field = "vip_network"
+
+    def checks(self, bp) -> Iterator[tuple[Loc, str]]:
+        if seconds(bp.heartbeat.keepalive) <= 0:
+            yield ("heartbeat", "keepalive"), (
+                "a keepalive of 0 sends heartbeats without pause; use 1 or 500ms"
+            )
+        # heartbeat knows a node by `uname -n`, and labgen asks it about nodes by their lab names
+        for i, node in enumerate(bp.nodes):
+            if node.hostname not in (None, node.name):
+                yield ("nodes", i, "hostname"), (
+                    f"{node.hostname!r}: heartbeat names nodes by host name, so it must equal the"
+                    f" node's name {node.name!r} (or be left out)"
+                )
 
     def with_secret(self, section):
         return section if section.secret else section.model_copy(update={"secret": secrets.token_hex(16)})
@@ -69,4 +126,4 @@ def _resources(provider: Provider, node: str) -> str:
     return answer.stdout.strip() if answer.returncode == 0 else "heartbeat down"
 
 
-PROTOCOL = Heartbeat()
+PROTOCOL = HeartbeatProtocol()

@@ -5,11 +5,91 @@ from __future__ import annotations
 import re
 import secrets
 import string
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from labgen.protocols.base import NodeView, Protocol
-from labgen.providers.base import Provider
+from pydantic import Field, field_validator, model_validator
+
+from labgen.lab import Skip
+from labgen.model.grammar import ConfigWord, Float, Int, Strict
+from labgen.protocols.base import Loc, NodeView, Protocol
+
+if TYPE_CHECKING:
+    from labgen.providers.base import Provider
+
+Priority = Annotated[Int, Field(ge=1, le=254)]
 
 _REAL_SERVER = re.compile(r"^\s*->\s+(\d+\.\d+\.\d+\.\d+):\d+\s", re.MULTILINE)
+
+
+# ---- the blueprint's `keepalived:` section ----------------------------------------------------
+
+
+class LVS(Strict):
+    """The tutorial's virtual_server block."""
+
+    delay_loop: Int = Field(30, ge=1)
+    lb_algo: Literal["rr", "wrr", "lc", "wlc", "sh", "dh"] = "rr"
+    lb_kind: Literal["DR", "NAT", "TUN"] = "DR"
+    persistence_timeout: Int = Field(50, ge=0)
+    protocol: Literal["TCP", "UDP"] = "TCP"
+
+
+class HealthCheck(Strict):
+    """HTTP_GET with a digest of the page: a real server whose page changes leaves the pool."""
+
+    url: str = Field("/", pattern=r"^/[A-Za-z0-9._~/%-]*$")
+    connect_timeout: Int = Field(3, ge=1)
+    retry: Int = Field(3, ge=0)  # the tutorial's nb_get_retry, deprecated in keepalived 2
+    delay_before_retry: Int = Field(2, ge=0)
+
+
+class Keepalived(Strict):
+    vrrp_version: Literal[2, 3] = 2
+    virtual_router_id: Int = Field(1, ge=1, le=255)
+    advert_int: Float = Field(1.0, gt=0, le=255)
+    priorities: dict[Literal["preferred", "backup"], Priority] = {"preferred": 100, "backup": 50}
+    network: str = "public"  # where VRRP speaks and the VIP lives (the tutorial's eth0)
+    auth_type: Literal["PASS", "none"] = "PASS"
+    auth_pass: ConfigWord | None = None  # generated per lab when unset
+    router_ids: dict[Literal["preferred", "backup"], ConfigWord] = {
+        "preferred": "LVS_MASTER",
+        "backup": "LVS_SLAVE",
+    }
+    # seconds between the master's repeated gratuitous ARPs (0: only on becoming master, as the
+    # tutorial): after a healed split brain the master never becomes master again, so clients that
+    # learned the backup's MAC keep it, and the backup serves them behind LVS's back
+    garp_master_refresh: Int = Field(10, ge=0, le=3600)
+    lvs: LVS = LVS()
+    health_check: HealthCheck = HealthCheck()
+
+    @field_validator("priorities", "router_ids")
+    @classmethod
+    def _both_roles(cls, value: dict) -> dict:
+        if missing := {"preferred", "backup"} - value.keys():
+            raise ValueError(f"give both preferred and backup (missing: {', '.join(sorted(missing))})")
+        return value
+
+    @field_validator("auth_pass")
+    @classmethod
+    def _vrrp_keeps_eight(cls, value: str | None) -> str | None:
+        if value is not None and not 1 <= len(value) <= 8:
+            raise ValueError(
+                f"{len(value)} characters; VRRP PASS authentication keeps only the first 8,"
+                " so use 1 to 8 characters"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _version_rules(self) -> Keepalived:
+        if self.vrrp_version == 3 and self.auth_type != "none":
+            raise ValueError("VRRPv3 has no authentication: set auth_type to none")
+        if self.vrrp_version == 2 and self.advert_int != int(self.advert_int):
+            raise ValueError("VRRPv2 advert_int is whole seconds: use vrrp_version 3 for less")
+        return self
+
+
+# ---- the protocol ------------------------------------------------------------------------------
 
 
 def master_down_ms(advert: float, priority: int) -> tuple[float, str]:
@@ -36,9 +116,27 @@ def has_lvs(spec) -> bool:
     return spec.features.get("ip_vs", True)
 
 
-class Keepalived(Protocol):
+class KeepalivedProtocol(Protocol):
     name = "keepalived"
     unit = "keepalived"
+    secret_field = "auth_pass"
+    network_fields = ("network",)
+    vip_network_field = "network"
+
+    def checks(self, bp) -> Iterator[tuple[Loc, str]]:
+        k = bp.keepalived
+        if k.vrrp_version == 3:
+            centis = k.advert_int * 100
+            if not 1 <= centis <= 4095 or abs(centis - round(centis)) > 1e-6:
+                yield ("keepalived", "advert_int"), (
+                    f"{k.advert_int:g}: VRRPv3 adverts are whole centiseconds from 0.01 to 40.95 s"
+                )
+        prio = k.priorities
+        if prio.get("preferred", 100) <= prio.get("backup", 50):
+            yield ("keepalived", "priorities"), (
+                f"preferred {prio.get('preferred')} is not above backup {prio.get('backup')}:"
+                " the preferred node would never hold the VIP"
+            )
 
     def with_secret(self, section):
         if section.auth_type != "PASS" or section.auth_pass:
@@ -46,6 +144,17 @@ class Keepalived(Protocol):
         alphabet = string.ascii_letters + string.digits
         password = "".join(secrets.choice(alphabet) for _ in range(8))  # VRRP keeps 8 characters
         return section.model_copy(update={"auth_pass": password})
+
+    def skips(self, features: dict[str, bool]) -> list[Skip]:
+        if features.get("ip_vs", True):
+            return []
+        return [
+            Skip(
+                what="LVS: the virtual server, ipvsadm, round robin and digest health checks",
+                reason="this host's kernel has no ip_vs, which containers share; keepalived"
+                " runs VRRP only (-P) and each node serves the VIP itself",
+            )
+        ]
 
     def cluster_traffic(self, params: dict) -> list[str]:
         return ["-p", "vrrp"]
@@ -82,4 +191,4 @@ class Keepalived(Protocol):
         return 2 * lvs["delay_loop"] + cycle + 10
 
 
-PROTOCOL = Keepalived()
+PROTOCOL = KeepalivedProtocol()

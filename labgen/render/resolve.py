@@ -10,7 +10,7 @@ from labgen.model.blueprint import Blueprint
 
 def with_secrets(bp: Blueprint) -> Blueprint:
     """Fill unset secrets with fresh random ones, so no two labs share a password."""
-    section = protocols.of(bp).with_secret(getattr(bp, bp.service))
+    section = protocols.of(bp).with_secret(bp.protocol_params)
     return bp.model_copy(update={bp.service: section})
 
 
@@ -47,7 +47,7 @@ def resolve(bp: Blueprint, name: str, provider: str, features: dict[str, bool]) 
         namespace=f"labgen-{name}",
         features=features,
         skipped=skips(bp, features),
-        params=(bp.keepalived or bp.heartbeat).model_dump(mode="json"),
+        params=bp.protocol_params.model_dump(mode="json"),
         pages={node.name: node.page for node in bp.nodes},
         departures=[Departure(**d.model_dump()) for d in bp.departures],
         claims=[ClaimSpec(**c.model_dump()) for c in bp.claims],
@@ -55,12 +55,4 @@ def resolve(bp: Blueprint, name: str, provider: str, features: dict[str, bool]) 
 
 
 def skips(bp: Blueprint, features: dict[str, bool]) -> list[Skip]:
-    if bp.keepalived and not features.get("ip_vs", True):
-        return [
-            Skip(
-                what="LVS: the virtual server, ipvsadm, round robin and digest health checks",
-                reason="this host's kernel has no ip_vs, which containers share; keepalived"
-                " runs VRRP only (-P) and each node serves the VIP itself",
-            )
-        ]
-    return []
+    return protocols.of(bp).skips(features)

@@ -6,7 +6,7 @@ your local computer". Also for a crash and a hung (frozen) lb0."""
 
 import pytest
 
-from labgen.model.blueprint import seconds
+from labgen.model.grammar import seconds
 from labgen.observe import serving_bound, settle_time, wait_taken_over, wait_vip_on
 from labgen.protocols.heartbeat import RQSTDELAY_S
 from labgen.verify.behaviour import backup_name, failover_and_back

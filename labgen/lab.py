@@ -67,7 +67,7 @@ class LabSpec(BaseModel):
     blueprint: str
     title: str
     provider: Literal["libvirt", "nspawn"]
-    service: Literal["keepalived", "heartbeat"]
+    service: str  # the HA protocol, a name in labgen.protocols.PROTOCOLS
     daemon: str  # the systemd unit that owns the VIP (keepalived, heartbeat)
     web: str  # the systemd unit serving HTTP (nginx, apache2)
     vip: str

@@ -68,11 +68,6 @@ def wait_vip_on(provider: Provider, nodes: list[str], timeout: float) -> None:
     )
 
 
-def wait_taken_over(provider: Provider, node: str) -> None:
-    """Wait until `node` has finished taking over (undoing a fault sooner can wedge a protocol)."""
-    protocols.of(provider.lab.spec).wait_taken_over(provider, node)
-
-
 @dataclass(frozen=True)
 class ClusterView:
     """Every node's view, and (when asked) whose MAC the client seat sends the VIP's traffic to."""

@@ -9,7 +9,7 @@ import pytest
 
 from labgen import paths
 
-BLUEPRINTS = ["heartbeat-nginx", "keepalived-rr"]
+BLUEPRINTS = ["heartbeat-nginx", "keepalived-rr", "pacemaker-nginx"]
 
 
 @pytest.fixture

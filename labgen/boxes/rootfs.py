@@ -45,9 +45,10 @@ RECIPE: dict = {
     # apt-get install inside the chroot afterwards
     "services": [
         "keepalived", "ipvsadm", "apache2", "nginx", "heartbeat", "net-tools", "iptables",
+        "pacemaker", "corosync", "crmsh",
     ],
     # installed, then disabled: the provisioner of each lab enables what it uses
-    "disabled": ["apache2", "nginx", "keepalived", "heartbeat"],
+    "disabled": ["apache2", "nginx", "keepalived", "heartbeat", "corosync", "pacemaker"],
     # never wanted: interactive first-boot prompts would hang a headless node; e2scrub_reap
     # (stale LVM scrub snapshots; there is no LVM) took 36 s of a TCG first boot
     "masked": ["systemd-firstboot.service", "e2scrub_reap.service"],

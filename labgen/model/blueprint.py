@@ -20,6 +20,7 @@ from labgen.model.grammar import (
 )
 from labgen.protocols.heartbeat import Heartbeat
 from labgen.protocols.keepalived import Keepalived
+from labgen.protocols.pacemaker import Pacemaker
 
 NodeName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,9}$"), AfterValidator(not_client)]  # names veths
 NetworkName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,11}$")]  # its bridge is br-NAME: 15 at most
@@ -87,6 +88,7 @@ class Blueprint(Strict):
     # the HA protocol: exactly one of these sections, each a model of its module in labgen/protocols/
     keepalived: Keepalived | None = None
     heartbeat: Heartbeat | None = None
+    pacemaker: Pacemaker | None = None
     web: Literal["nginx", "apache2"]
     web_root: NodePath
     packages: list[PackageName]
@@ -109,8 +111,8 @@ class Blueprint(Strict):
     @model_validator(mode="after")
     def _one_service(self) -> Blueprint:
         if sum(getattr(self, name) is not None for name in PROTOCOL_SECTIONS) != 1:
-            raise ValueError("a blueprint configures exactly one of keepalived or heartbeat")
+            raise ValueError("a blueprint configures exactly one of keepalived, heartbeat or pacemaker")
         return self
 
 
-PROTOCOL_SECTIONS = ("keepalived", "heartbeat")
+PROTOCOL_SECTIONS = ("keepalived", "heartbeat", "pacemaker")

@@ -242,10 +242,17 @@ def _check_folders(bp: Blueprint, source: Source, data: CommentedMap) -> None:
 
 
 def _test_exists(folder: Path, test: str) -> bool:
-    """test_x.py::test_y names a function defined at the top of that file of the suite."""
+    """test_x.py::test_y names a function defined at the top of that file of the suite, or one it
+    imports from labgen's shared suites (labgen.verify.suites)."""
     file, function = test.split("::")
     try:
         tree = ast.parse((folder / file).read_text())
     except (OSError, SyntaxError, UnicodeDecodeError):
         return False
-    return any(isinstance(node, ast.FunctionDef) and node.name == function for node in tree.body)
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            return True
+        shared = isinstance(node, ast.ImportFrom) and (node.module or "").startswith("labgen.verify.suites.")
+        if shared and any(alias.name == function and alias.asname is None for alias in node.names):
+            return True
+    return False

@@ -3,10 +3,12 @@ shows its state. The rest of labgen asks `of(spec)` and names no daemon."""
 
 from __future__ import annotations
 
-from labgen.protocols import heartbeat, keepalived
+from labgen.protocols import heartbeat, keepalived, pacemaker
 from labgen.protocols.base import NodeView, Protocol
 
-PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (keepalived.PROTOCOL, heartbeat.PROTOCOL)}
+PROTOCOLS: dict[str, Protocol] = {
+    p.name: p for p in (keepalived.PROTOCOL, heartbeat.PROTOCOL, pacemaker.PROTOCOL)
+}
 
 
 def of(spec) -> Protocol:

@@ -40,6 +40,11 @@ class Protocol:
     secret_field: str  # the section's field holding the nodes' shared secret (never shown)
     network_fields: tuple[str, ...]  # the section's fields that name a blueprint network
     vip_network_field: str  # the one naming the network where the daemon manages the VIP
+    # seconds one run of its resource agent takes more on emulated VMs (TCG) than on a real CPU
+    agent_under_tcg_s: float = 0
+    # seconds a clean handover (the daemon stopped in order, a reboot's shutdown) may cost a
+    # client on a real CPU
+    clean_handover_s: float = 2
 
     def checks(self, bp) -> Iterator[tuple[Loc, str]]:
         """The protocol's rules across the blueprint: (where in the YAML, what is wrong)."""
@@ -73,6 +78,10 @@ class Protocol:
         """What the protocol says the first election after a start takes, in ms, and why."""
         raise NotImplementedError
 
+    def fails_back(self, params: dict) -> bool:
+        """Whether the preferred node takes the VIP back when it returns."""
+        return True
+
     def node_view(self, provider: Provider, node: str, holds_vip: bool) -> NodeView:
         return NodeView(vip=holds_vip)
 
@@ -84,5 +93,7 @@ class Protocol:
         """How long the service behind the VIP may take to follow a change on a node."""
         return 10
 
-    def wait_taken_over(self, provider: Provider, node: str) -> None:
-        """Return once `node` has finished taking over from a failed peer (default: at once)."""
+    def unwedge(self, provider: Provider) -> list[str]:
+        """Restart the daemon where it is stuck in a state it never leaves by itself; the nodes
+        restarted (default: none)."""
+        return []

@@ -11,7 +11,6 @@ from pydantic import Field, field_validator, model_validator
 
 from labgen.model.grammar import DURATION, ConfigWord, Int, Strict, seconds
 from labgen.protocols.base import Loc, NodeView, Protocol
-from labgen.verify.poll import wait_for
 
 if TYPE_CHECKING:
     from labgen.providers.base import Provider
@@ -63,6 +62,9 @@ class HeartbeatProtocol(Protocol):
     secret_field = "secret"
     network_fields = ("network", "vip_network")
     vip_network_field = "vip_network"
+    # the IPaddr agent is a shell script: 6-7 s more per run under TCG on a quiet host, up to 9 s
+    # on a busy one (measured; docs/blueprints/heartbeat-nginx.md)
+    agent_under_tcg_s = 9
 
     def checks(self, bp) -> Iterator[tuple[Loc, str]]:
         if seconds(bp.heartbeat.keepalive) <= 0:
@@ -100,6 +102,9 @@ class HeartbeatProtocol(Protocol):
     def expected_election(self, params: dict) -> tuple[float, str]:
         return RQSTDELAY_S * 1000, "heartbeat's fixed resource request delay (RQSTDELAY)"
 
+    def fails_back(self, params: dict) -> bool:
+        return params["auto_failback"]
+
     def node_view(self, provider: Provider, node: str, holds_vip: bool) -> NodeView:
         return NodeView(vip=holds_vip, daemon=_resources(provider, node))
 
@@ -108,16 +113,14 @@ class HeartbeatProtocol(Protocol):
         states = [view.daemon for view in views]
         return all(state in STEADY for state in states) and states.count("all") <= 1
 
-    def wait_taken_over(self, provider: Provider, node: str) -> None:
-        """Heartbeat asked for its resources back while it was still acquiring them (the other node
-        restarted as soon as the VIP answered) stayed in transition for over 100 s on TCG VMs,
-        where the IPaddr agent alone takes 9 s."""
-        wait_for(
-            lambda: _resources(provider, node),
-            lambda seen: seen == "all",
-            expected=f"heartbeat on {node} holding every resource (cl_status rscstatus: all)",
-            timeout=self.settle_time(provider.lab.spec.params),
-        )
+    def unwedge(self, provider: Provider) -> list[str]:
+        """On TCG VMs, heartbeat on the node that took over from a gracefully stopped peer now and
+        then says "transition" for good (seen for over 100 s, the VIP served all along, and still
+        after the peer took it back); restarted, it rejoins at once."""
+        stuck = [n.name for n in provider.lab.spec.nodes if _resources(provider, n.name) == "transition"]
+        for node in stuck:
+            provider.exec(node, ["systemctl", "restart", self.unit], timeout=120)
+        return stuck
 
 
 def _resources(provider: Provider, node: str) -> str:

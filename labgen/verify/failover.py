@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from labgen import protocols
 from labgen.errors import LabgenError
-from labgen.observe import public_macs, wait_settled, wait_taken_over
+from labgen.observe import public_macs, wait_settled
 from labgen.providers.base import Provider
 from labgen.verify import faults
 from labgen.verify.poll import wait_for
@@ -148,11 +148,10 @@ def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
             expected=f"HTTP through the VIP served with {other} holding it",
             timeout=timeout,
         )
-        wait_taken_over(provider, other)
         t_undo = time.time()
         injected = False
         faults.undo(provider, node, fault)
-        if _fails_back(spec):
+        if protocols.of(spec).fails_back(spec.params):
             wait_for(
                 lambda: _first(probe.since(t_undo), lambda s: s.ok and s.mac == macs[node]),
                 lambda s: s is not None,
@@ -172,10 +171,6 @@ def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
 
 def _first(samples: list[Sample], accept) -> Sample | None:
     return next((s for s in samples if accept(s)), None)
-
-
-def _fails_back(spec) -> bool:
-    return spec.params.get("auto_failback", True)
 
 
 def _report(spec, fault, node, other, macs, samples, t_fault, t_undo) -> Report:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import testinfra
 
+from labgen import protocols
 from labgen.lab import Lab, LabSpec
 from labgen.observe import http_via_vip, public_macs, served_by, wait_settled
 from labgen.providers.base import Provider
@@ -161,12 +163,25 @@ def restore(provider: Provider, spec: LabSpec, settling: dict, request: pytest.F
     yield faults
     settling["settled"] = False
     faults.heal(provider)
-    _settle(provider, spec, settling, request)
+    _settle(provider, spec, settling, request, unwedge=True)
 
 
-def _settle(provider: Provider, spec: LabSpec, settling: dict, request: pytest.FixtureRequest) -> None:
+def _settle(
+    provider: Provider, spec: LabSpec, settling: dict, request: pytest.FixtureRequest, unwedge: bool = False
+) -> None:
+    """After a test (unwedge), a daemon stuck in a state it never leaves is restarted once, with a
+    warning, so the tests after it start from a settled lab; before a test, never: a lab that does
+    not settle by itself is what a test must see."""
     try:
-        wait_settled(provider, on=spec.preferred.name)
+        try:
+            wait_settled(provider, on=spec.preferred.name)
+        except PollTimeout as exc:
+            restarted = protocols.of(spec).unwedge(provider) if unwedge else []
+            if not restarted:
+                raise
+            stuck = f"{spec.daemon} restarted on {', '.join(restarted)}"
+            warnings.warn(f"after {request.node.name}: {exc}; {stuck}", stacklevel=1)
+            wait_settled(provider, on=spec.preferred.name)
     except PollTimeout as exc:
         settling["failed"] = f"first seen at {request.node.name}: {exc}"
         raise

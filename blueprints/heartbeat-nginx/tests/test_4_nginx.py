@@ -1,23 +1,15 @@
 """Tutorial: sample data under /www, nonlocal bind, and nginx serving it on the shared IP."""
 
-
-def test_sample_data(host, spec, node):
-    assert host.file("/www/index.html").content_string.strip() == spec.pages[node]
+from labgen.verify.suites.nginx import (
+    test_nginx_config_is_valid,
+    test_nginx_log_shows_the_clients_requests,
+    test_nginx_site_listens_on_the_vip,
+    test_sample_data,
+)
 
 
 def test_nonlocal_bind(host):
     assert host.sysctl("net.ipv4.ip_nonlocal_bind") == 1
-
-
-def test_nginx_site_listens_on_the_vip(host, spec):
-    site = host.file("/etc/nginx/sites-enabled/failovertest").content_string
-    assert f"listen {spec.vip}:{spec.http_port};" in site
-    assert "root /www;" in site
-
-
-def test_nginx_config_is_valid(host):
-    result = host.run("nginx -t")
-    assert result.rc == 0, result.stderr
 
 
 def test_nginx_listens_on_the_vip_on_both_nodes(host, spec, node):
@@ -45,15 +37,3 @@ def test_nginx_cannot_bind_the_vip_without_nonlocal_bind(backup, spec):
         backup.check_output("sysctl -q -w net.ipv4.ip_nonlocal_bind=1")
         backup.check_output("systemctl restart nginx")
     assert backup.service("nginx").is_running, "nginx did not start again with ip_nonlocal_bind=1"
-
-
-def test_nginx_log_shows_the_clients_requests(preferred, client, spec):
-    """Tutorial: "If you look in the Nginx logs on lb0 (tail -f /var/log/nginx/*.log) you will see
-    the activity"."""
-    log = "/var/log/nginx/access.log"
-    before = int(preferred.check_output(f"wc -l < {log}"))
-    for _ in range(3):
-        assert client.served_by() == spec.preferred.name
-    lines = preferred.check_output(f"tail -n +{before + 1} {log}").splitlines()
-    from_client = [line for line in lines if line.startswith(spec.client[0] + " ")]
-    assert len(from_client) >= 3, f"lb0's access log shows {lines}"

@@ -1,8 +1,4 @@
 """Beyond the tutorial: with the VLAN's heartbeats cut, both nodes take the IP (split brain);
 heartbeat recovers when they hear each other again."""
 
-from labgen.verify.behaviour import split_brain_and_heal
-
-
-def test_split_brain_is_shown_and_heals(provider, restore):
-    split_brain_and_heal(provider)
+from labgen.verify.suites.split_brain import test_split_brain_is_shown_and_heals

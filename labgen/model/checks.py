@@ -20,17 +20,24 @@ def problems(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
     yield from _unique_addresses(bp)
     yield from _interfaces(bp)
     yield from _protocol_on_vip_network(bp)
+    yield from _hostnames_are_node_names(bp)
     yield from protocols.of(bp).checks(bp)
     yield from _page_in_web_root(bp)
     yield from _claim_ids(bp)
 
 
 def _names(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
+    for i in _repeated([node.name for node in bp.nodes]):
+        yield ("nodes", i, "name"), f"duplicate node name {bp.nodes[i].name!r}; names must be unique"
+
+
+def _repeated(values: list[str]) -> Iterator[int]:
+    """The index of every value seen before it."""
     seen: set[str] = set()
-    for i, node in enumerate(bp.nodes):
-        if node.name in seen:
-            yield ("nodes", i, "name"), f"duplicate node name {node.name!r}; names must be unique"
-        seen.add(node.name)
+    for i, value in enumerate(values):
+        if value in seen:
+            yield i
+        seen.add(value)
 
 
 def _roles(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
@@ -121,8 +128,15 @@ def _page_in_web_root(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
 
 
 def _claim_ids(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
-    seen: set[str] = set()
-    for i, claim in enumerate(bp.claims):
-        if claim.id in seen:
-            yield ("claims", i, "id"), f"duplicate claim {claim.id!r}; ids must be unique"
-        seen.add(claim.id)
+    for i in _repeated([claim.id for claim in bp.claims]):
+        yield ("claims", i, "id"), f"duplicate claim {bp.claims[i].id!r}; ids must be unique"
+
+
+def _hostnames_are_node_names(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
+    if protocols.of(bp).names_nodes_by_uname:
+        for i, node in enumerate(bp.nodes):
+            if node.hostname not in (None, node.name):
+                yield ("nodes", i, "hostname"), (
+                    f"{node.hostname!r}: {bp.service} names nodes by host name, so it must equal the"
+                    f" node's name {node.name!r} (or be left out)"
+                )

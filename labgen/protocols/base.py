@@ -40,6 +40,8 @@ class Protocol:
     secret_field: str  # the section's field holding the nodes' shared secret (never shown)
     network_fields: tuple[str, ...]  # the section's fields that name a blueprint network
     vip_network_field: str  # the one naming the network where the daemon manages the VIP
+    # the daemon knows a node by `uname -n`, and labgen asks it about nodes by their lab names
+    names_nodes_by_uname: bool = False
     # seconds one run of its resource agent takes more on emulated VMs (TCG) than on a real CPU
     agent_under_tcg_s: float = 0
     # seconds a clean handover (the daemon stopped in order, a reboot's shutdown) may cost a

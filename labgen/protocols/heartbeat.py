@@ -62,6 +62,7 @@ class HeartbeatProtocol(Protocol):
     secret_field = "secret"
     network_fields = ("network", "vip_network")
     vip_network_field = "vip_network"
+    names_nodes_by_uname = True
     # the IPaddr agent is a shell script: 6-7 s more per run under TCG on a quiet host, up to 9 s
     # on a busy one (measured; docs/blueprints/heartbeat-nginx.md)
     agent_under_tcg_s = 9
@@ -71,13 +72,6 @@ class HeartbeatProtocol(Protocol):
             yield ("heartbeat", "keepalive"), (
                 "a keepalive of 0 sends heartbeats without pause; use 1 or 500ms"
             )
-        # heartbeat knows a node by `uname -n`, and labgen asks it about nodes by their lab names
-        for i, node in enumerate(bp.nodes):
-            if node.hostname not in (None, node.name):
-                yield ("nodes", i, "hostname"), (
-                    f"{node.hostname!r}: heartbeat names nodes by host name, so it must equal the"
-                    f" node's name {node.name!r} (or be left out)"
-                )
 
     def with_secret(self, section):
         return section if section.secret else section.model_copy(update={"secret": secrets.token_hex(16)})

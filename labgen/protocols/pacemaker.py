@@ -5,14 +5,13 @@ heartbeat-nginx lab is done today."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Literal
 from xml.etree import ElementTree
 
 from pydantic import Field, model_validator
 
 from labgen.model.grammar import Int, Strict
-from labgen.protocols.base import Loc, NodeView, Protocol
+from labgen.protocols.base import NodeView, Protocol
 
 if TYPE_CHECKING:
     from labgen.providers.base import Provider
@@ -69,19 +68,11 @@ class PacemakerProtocol(Protocol):
     secret_field = "secret"
     network_fields = ("network", "vip_network")
     vip_network_field = "vip_network"
+    names_nodes_by_uname = True
     agent_under_tcg_s = 9  # IPaddr2 is a shell script too (as heartbeat's IPaddr)
     # nginx stopped, the IP released, then taken on lb1 and nginx started there (systemd
     # resources are polled: a start takes about 2 s); measured 2.7 s on nspawn
     clean_handover_s = 5
-
-    def checks(self, bp) -> Iterator[tuple[Loc, str]]:
-        # corosync's nodelist names nodes by their lab names, and labgen asks crm_mon about them
-        for i, node in enumerate(bp.nodes):
-            if node.hostname not in (None, node.name):
-                yield ("nodes", i, "hostname"), (
-                    f"{node.hostname!r}: pacemaker names nodes by host name, so it must equal the"
-                    f" node's name {node.name!r} (or be left out)"
-                )
 
     def with_secret(self, section):
         return section if section.secret else section.model_copy(update={"secret": secrets.token_hex(64)})

@@ -17,8 +17,9 @@ import subprocess
 from pathlib import Path
 
 from labgen.errors import LabgenError
+from labgen.host import HOST_TIMEOUT, last_line
+from labgen.host import run as _host
 from labgen.lab import LabSpec, NetworkSpec
-from labgen.processes import HOST_TIMEOUT
 
 MGMT = "mgmt"  # the management network's name in add_node_link/set_link
 MGMT_BRIDGE = "br-mgmt"
@@ -157,7 +158,7 @@ def run_in(
     done = subprocess.run(["ip", "netns", "exec", ns, *argv], capture_output=True, text=True,
                           input=input, timeout=timeout, check=False)
     if check and done.returncode != 0:
-        raise LabgenError(f"in namespace {ns}: {' '.join(argv)} failed: {_last_line(done)}")
+        raise LabgenError(f"in namespace {ns}: {' '.join(argv)} failed: {last_line(done)}")
     return done
 
 
@@ -193,15 +194,6 @@ def _ip(ns: str, args: list[str]) -> None:
     _host(["ip", "-n", ns, *args])
 
 
-def _host(argv: list[str]) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=HOST_TIMEOUT)
-    if done.returncode != 0:
-        raise LabgenError(f"{' '.join(argv)} failed: {_last_line(done)}")
-
-
-def _last_line(done: subprocess.CompletedProcess[str]) -> str:
-    lines = (done.stderr or done.stdout or "").strip().splitlines()
-    return lines[-1] if lines else f"exit {done.returncode}"
 
 
 def _node_of(spec: LabSpec, node_netns: str) -> str:

@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from labgen import paths
+from labgen import host, paths
 from labgen.errors import LabgenError
 from labgen.progress import Progress
 
@@ -345,22 +345,14 @@ def _remove_tree(path: Path) -> None:
     """rm -rf that first unmounts anything below path and never crosses into another fs."""
     if not path.exists():
         return
-    prefix = str(path.resolve()) + "/"
-    for target in reversed(_mount_points()):
-        if target.startswith(prefix):
-            subprocess.run(["umount", "-l", target], check=False)
+    for target in reversed(host.mounts_inside(path)):
+        subprocess.run(["umount", "-l", target], check=False)
     subprocess.run(["rm", "-rf", "--one-file-system", str(path)], check=False)
-
-
-def _mount_points() -> list[str]:
-    with open("/proc/self/mounts") as mounts:
-        return [line.split()[1].replace("\\040", " ") for line in mounts]
 
 
 def _refuse_if_in_use(root: Path) -> None:
     """Rebuilding under running overlays would change their lower layer: refuse instead."""
-    with open("/proc/self/mounts") as mounts:
-        users = [line.split()[1] for line in mounts if f"lowerdir={root}" in line]
+    users = [m.target for m in host.mounts() if f"lowerdir={root}" in m.options]
     if users:
         raise LabgenError(
             f"the root {root} is in use by {len(users)} running node(s); "

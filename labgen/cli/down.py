@@ -13,7 +13,7 @@ def down(lab: LabName) -> None:
     lab whose lab.json is unreadable is still taken down, by what its folder tells."""
     import shutil
 
-    from labgen import processes
+    from labgen import host
     from labgen.errors import LabgenError
     from labgen.lab import is_lab_dir
     from labgen.labs import lab_dir, teardown_providers
@@ -28,6 +28,6 @@ def down(lab: LabName) -> None:
             raise LabgenError(f"{folder} is not a lab labgen made (no lab.json); labgen leaves it alone")
         for provider in teardown_providers(folder):
             provider.down()
-        processes.stop(processes.naming(folder))  # e.g. an ssh master that outlived its `-O exit`
+        host.stop(host.naming(folder))  # e.g. an ssh master that outlived its `-O exit`
         shutil.rmtree(folder)
     console.print(f"lab {lab} is down; nothing of it is left")

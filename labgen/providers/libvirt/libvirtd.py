@@ -45,7 +45,7 @@ from xml.sax.saxutils import escape as _xml_escape
 
 from labgen import paths
 from labgen.errors import LabgenError
-from labgen.processes import HOST_TIMEOUT, alive, wait_reaped
+from labgen.host import HOST_TIMEOUT, alive, wait_reaped
 
 QEMU = "/usr/bin/qemu-system-x86_64"
 TB_CACHE_MIB = 128

@@ -23,7 +23,7 @@ import tarfile
 import time
 from pathlib import Path
 
-from labgen import paths
+from labgen import host, paths
 from labgen.boxes import rootfs
 from labgen.errors import LabgenError
 from labgen.progress import Progress
@@ -150,9 +150,9 @@ def _stage(root: Path, staging: Path, progress: Progress) -> None:
     raw = staging / "box.raw"
     size = f"{BOX_RECIPE['virtual_size_gb']}G"
     with progress.step(f"mkfs.ext4 -d: the root into a {size} disk image"):
-        _run(["mkfs.ext4", "-q", "-F", "-L", "root", "-d", str(root), str(raw), size])
+        host.run(["mkfs.ext4", "-q", "-F", "-L", "root", "-d", str(root), str(raw), size], timeout=None)
     with progress.step("converting the disk to qcow2"):
-        _run(["qemu-img", "convert", "-O", "qcow2", str(raw), str(staging / "box.img")])
+        host.run(["qemu-img", "convert", "-O", "qcow2", str(raw), str(staging / "box.img")], timeout=None)
         raw.unlink()
     metadata = {
         "provider": "libvirt",
@@ -211,12 +211,6 @@ def _box_add(name: str, box_file: Path) -> None:
         raise LabgenError(f"vagrant box add failed: {done.stderr.strip() or done.stdout.strip()}")
     for path in box_dir(name).iterdir():
         path.chmod(0o644)
-
-
-def _run(argv: list[str]) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise LabgenError(f"{argv[0]} failed: {done.stderr.strip()}")
 
 
 def _require_tools() -> None:

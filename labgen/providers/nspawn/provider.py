@@ -23,12 +23,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
-from labgen import netns
+from labgen import host, netns
 from labgen.boxes import rootfs
 from labgen.errors import LabgenError
+from labgen.host import HOST_TIMEOUT, alive, wait_reaped
+from labgen.host import run as _host
 from labgen.lab import Lab
 from labgen.locks import host_lock
-from labgen.processes import HOST_TIMEOUT, alive, wait_reaped
 from labgen.progress import Progress
 from labgen.providers.base import EXEC_TIMEOUT, Provider, stdin_from
 
@@ -134,7 +135,7 @@ class NspawnProvider(Provider):
 
     def _mount_overlay(self, node: str) -> None:
         merged = self._merged(node)
-        if _is_mount(merged):
+        if host.is_mount(merged):
             return
         base = self._node_dir(node)
         for sub in ("upper", "work", "root"):
@@ -172,7 +173,7 @@ class NspawnProvider(Provider):
         self._pid_file(node).write_text(f"{proc.pid}\n")
         # until the exec, /proc/PID/cmdline shows python (before sh's exec) or sh
         _poll(lambda: proc.poll() is not None or self._is_our_nspawn(proc.pid, node), 10,
-              f"systemd-nspawn of {node} to start", lambda: " ".join(_cmdline(proc.pid)))
+              f"systemd-nspawn of {node} to start", lambda: " ".join(host.cmdline(proc.pid)))
 
     def _wait_booted(self, node: str) -> None:
         """Poll until systemd in the node says running/degraded; bounded, says what it saw."""
@@ -408,7 +409,7 @@ ip link set eth0 up
         self._pid_file(node).unlink(missing_ok=True)
         # nspawn leaves its propagation dir behind when its container is killed
         leftover = NSPAWN_RUN / "propagate" / self.machine(node)
-        if leftover.is_dir() and not _is_mount(leftover):
+        if leftover.is_dir() and not host.is_mount(leftover):
             shutil.rmtree(leftover, ignore_errors=True)
 
     def _kill_init(self, node: str) -> None:
@@ -431,7 +432,7 @@ ip link set eth0 up
         recorded = _read_pid(self._pid_file(node))
         if recorded and self._is_our_nspawn(recorded, node):
             return recorded
-        for pid in _pids():
+        for pid in host.pids():
             if self._is_our_nspawn(pid, node):
                 return pid
         return None
@@ -439,7 +440,7 @@ ip link set eth0 up
     def _is_our_nspawn(self, pid: int, node: str) -> bool:
         if not alive(pid):
             return False
-        argv = _cmdline(pid)
+        argv = host.cmdline(pid)
         return bool(argv) and argv[0].endswith("systemd-nspawn") and \
             self.machine(node) in _after(argv, "-M")
 
@@ -449,25 +450,16 @@ ip link set eth0 up
         if nspawn is None:
             return None
         cached = self._inits.get(node)
-        if cached and _status_fields(cached).get("PPid") == str(nspawn):
+        if cached and host.parent(cached) == nspawn:
             return cached
-        for pid in _pids():
-            status = _status_fields(pid)
-            nspid = status.get("NSpid", "").split()
-            if status.get("PPid") == str(nspawn) and len(nspid) > 1 and nspid[-1] == "1":
+        for pid in host.children(nspawn):
+            if host.pid_in_its_namespace(pid) == 1:
                 self._inits[node] = pid
                 return pid
         return None
 
 
 # ---- host helpers (module level: no lab state) ---------------------------------------------
-
-
-def _host(argv: list[str]) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=HOST_TIMEOUT)
-    if done.returncode != 0:
-        detail = (done.stderr or done.stdout).strip().splitlines()
-        raise LabgenError(f"{' '.join(argv)} failed: {detail[-1] if detail else done.returncode}")
 
 
 def _poll(ok: Callable[[], bool], timeout: float, expected: str, seen: Callable[[], str]) -> None:
@@ -479,28 +471,14 @@ def _poll(ok: Callable[[], bool], timeout: float, expected: str, seen: Callable[
         time.sleep(0.05)
 
 
-def _mounts() -> list[tuple[str, str, str]]:
-    """(source, mount point, fstype) of every mount, octal escapes decoded."""
-    rows = []
-    with open("/proc/self/mounts") as mounts:
-        for line in mounts:
-            source, target, fstype = line.split()[:3]
-            rows.append((source, target.encode().decode("unicode_escape"), fstype))
-    return rows
-
-
-def _is_mount(path: Path) -> bool:
-    return any(target == str(path) for _, target, _ in _mounts())
-
-
 def _unmount(path: Path) -> None:
-    if _is_mount(path):
+    if host.is_mount(path):
         _host(["umount", str(path)])
 
 
 def _ensure_nspawn_tmpfs() -> None:
     """nspawn cleans /run/systemd/nspawn/propagate only on a tmpfs; /run is not one here."""
-    if any(target == str(NSPAWN_RUN) for _, target, _ in _mounts()):
+    if host.is_mount(NSPAWN_RUN):
         return
     NSPAWN_RUN.mkdir(parents=True, exist_ok=True)
     _host(["mount", "-t", "tmpfs", "-o", "mode=0755,size=16m", TMPFS_SOURCE, str(NSPAWN_RUN)])
@@ -511,12 +489,12 @@ def _release_nspawn_tmpfs() -> None:
 
     A propagation dir whose nspawn is gone (killed behind labgen's back, or left by an earlier run
     on this host) is stale: it is removed, so that it cannot keep the tmpfs mounted for good."""
-    if not any(s == TMPFS_SOURCE and t == str(NSPAWN_RUN) for s, t, _ in _mounts()):
+    if not any(m.source == TMPFS_SOURCE and m.target == str(NSPAWN_RUN) for m in host.mounts()):
         return
     running = _running_machines()
     propagate = NSPAWN_RUN / "propagate"
     for entry in sorted(propagate.iterdir()) if propagate.is_dir() else []:
-        if entry.name not in running and not _is_mount(entry):
+        if entry.name not in running and not host.is_mount(entry):
             shutil.rmtree(entry, ignore_errors=True)
     if not running:
         subprocess.run(["umount", str(NSPAWN_RUN)], capture_output=True, check=False, timeout=HOST_TIMEOUT)
@@ -525,8 +503,8 @@ def _release_nspawn_tmpfs() -> None:
 def _running_machines() -> set[str]:
     """The machine names of every systemd-nspawn on the host, labgen's or not."""
     found = set()
-    for pid in _pids():
-        argv = _cmdline(pid)
+    for pid in host.pids():
+        argv = host.cmdline(pid)
         if argv and argv[0].endswith("systemd-nspawn") and alive(pid):
             found.update(_after(argv, "-M") or ["?"])
     return found
@@ -536,29 +514,10 @@ def _remove_tree(path: Path) -> None:
     """rm -rf, but never through a mount that is still there."""
     if not path.exists():
         return
-    inside = [t for _, t, _ in _mounts() if t.startswith(f"{path.resolve()}/")]
+    inside = host.mounts_inside(path)
     if inside:
         raise LabgenError(f"{inside[0]} is still mounted; unmount it, then run labgen down again")
     subprocess.run(["rm", "-rf", "--one-file-system", str(path)], check=False, timeout=HOST_TIMEOUT)
-
-
-def _pids() -> list[int]:
-    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
-
-
-def _status_fields(pid: int) -> dict[str, str]:
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return {}
-    return {k: v.strip() for k, _, v in (line.partition(":") for line in text.splitlines())}
-
-
-def _cmdline(pid: int) -> list[str]:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-    except OSError:
-        return []
 
 
 def _after(argv: list[str], flag: str) -> list[str]:

@@ -35,17 +35,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape as _xml_escape
 
-from labgen import paths
+from labgen import host, paths
 from labgen.errors import LabgenError
 from labgen.host import HOST_TIMEOUT, alive, wait_reaped
+from labgen.verify.poll import wait_for
 
 QEMU = "/usr/bin/qemu-system-x86_64"
 TB_CACHE_MIB = 128
@@ -162,7 +160,8 @@ def start(namespace: str, log_dir: Path, timeout: float = 30) -> Daemon:
         _stop_pids(d)  # a half-dead pair from an interrupted run
         _prepare_dirs(d, log_dir)
         _launch(d, log_dir)
-        _wait(lambda: virsh(namespace, "version").returncode == 0, timeout, "libvirtd to answer")
+        wait_for(lambda: virsh(namespace, "version").returncode, lambda rc: rc == 0,
+                 expected="libvirtd to answer `virsh version`", timeout=timeout, interval=0.2)
     _ensure_pool(d)
     return d
 
@@ -299,16 +298,7 @@ def _stop_pids(d: Daemon, timeout: float = 20) -> None:
 
 def _kill(pid: int, timeout: float) -> None:
     """SIGTERM, then SIGKILL after `timeout`; returns once the pid is gone."""
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if alive(pid):
-        os.kill(pid, signal.SIGKILL)
-        _wait(lambda: not alive(pid), 5, f"pid {pid} to exit after SIGKILL")
+    host.stop([pid], timeout)
 
 
 def _read_pid(path: Path) -> int | None:
@@ -325,14 +315,6 @@ def _is_command(pid: int, name: str) -> bool:
         return Path(f"/proc/{pid}/comm").read_text().strip() == name
     except FileNotFoundError:
         return False
-
-
-def _wait(ready: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if time.monotonic() > deadline:
-            raise LabgenError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.2)
 
 
 # --- TCG translation-cache cap -----------------------------------------------------------------

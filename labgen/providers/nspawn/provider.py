@@ -18,7 +18,6 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
@@ -32,6 +31,7 @@ from labgen.lab import Lab
 from labgen.locks import host_lock
 from labgen.progress import Progress
 from labgen.providers.base import EXEC_TIMEOUT, Provider, stdin_from
+from labgen.verify.poll import wait_for
 
 NSPAWN_RUN = Path("/run/systemd/nspawn")
 TMPFS_SOURCE = "labgen-nspawn"  # marks the tmpfs labgen mounted (and may unmount)
@@ -172,8 +172,9 @@ class NspawnProvider(Provider):
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self._pid_file(node).write_text(f"{proc.pid}\n")
         # until the exec, /proc/PID/cmdline shows python (before sh's exec) or sh
-        _poll(lambda: proc.poll() is not None or self._is_our_nspawn(proc.pid, node), 10,
-              f"systemd-nspawn of {node} to start", lambda: " ".join(host.cmdline(proc.pid)))
+        wait_for(lambda: " ".join(host.cmdline(proc.pid)),
+                 lambda _: proc.poll() is not None or self._is_our_nspawn(proc.pid, node),
+                 expected=f"systemd-nspawn of {node} to start", timeout=10, interval=0.05)
 
     def _wait_booted(self, node: str) -> None:
         """Poll until systemd in the node says running/degraded; bounded, says what it saw."""
@@ -300,8 +301,8 @@ ip link set eth0 up
 
     def _set_freezer(self, node: str, state: str) -> None:
         (self._freezer(node) / "freezer.state").write_text(state)
-        _poll(lambda: self._freezer_state(node) == state, 10,
-              f"freezer of {node} to reach {state}", lambda: self._freezer_state(node))
+        wait_for(lambda: self._freezer_state(node), lambda seen: seen == state,
+                 expected=f"freezer of {node} to reach {state}", timeout=10, interval=0.05)
 
     def _freezer_state(self, node: str) -> str:
         try:
@@ -460,15 +461,6 @@ ip link set eth0 up
 
 
 # ---- host helpers (module level: no lab state) ---------------------------------------------
-
-
-def _poll(ok: Callable[[], bool], timeout: float, expected: str, seen: Callable[[], str]) -> None:
-    deadline = time.monotonic() + timeout
-    while not ok():
-        if time.monotonic() > deadline:
-            raise LabgenError(f"timed out after {timeout:.0f} s waiting for {expected}; "
-                              f"last seen: {seen()}")
-        time.sleep(0.05)
 
 
 def _unmount(path: Path) -> None:

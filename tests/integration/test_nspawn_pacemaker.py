@@ -19,9 +19,12 @@ def test_up_ends_with_the_group_on_lb0_and_http_from_the_client(pacemaker):
 
 
 def test_up_records_ready_then_the_dc_deadtime(pacemaker):
+    """The controllers' 20 s wait starts when pacemaker starts, during provisioning: the part of up
+    after the machines are ready is shorter by the provisioning that followed (seen: 17.8 s with
+    ready at 11 s on a busy host, 21.7 s on a quiet one)."""
     timing = json.loads(ok("status", pacemaker.name, "--json"))["up_timing"]
     assert timing["election_expected_s"] == 20, timing
-    assert 19 <= timing["election_s"] <= 26, timing
+    assert 14 <= timing["election_s"] <= 26, timing
 
 
 def test_verify_passes(pacemaker):

@@ -1,7 +1,11 @@
 """End to end: `labgen up pacemaker-nginx` on two real VMs (vagrant-libvirt in a lab namespace),
-its whole suite with labgen verify, then down. The kernel here is the VMs' own, so corosync's
-knet, IPaddr2 and the faults run as on real servers (under TCG: slower resource agents, which the
-suite allows for)."""
+its suite with labgen verify, then down. The kernel here is the VMs' own, so corosync's knet,
+IPaddr2 and a cut link run as on real servers (under TCG: slower resource agents, which the suite
+allows for).
+
+The whole suite passed here once (57 tests, 16 min under TCG): more than the CI budget holds
+beside the other VM labs. CI runs all of it but the machine-level faults that containers already
+show (freeze, reset, reboot, split brain: tests/integration/test_nspawn_pacemaker.py)."""
 
 from __future__ import annotations
 
@@ -39,10 +43,15 @@ def lab():
         labgen("down", LAB_NAME)
 
 
+MACHINE_FAULTS = "not freeze and not reset and not reboot and not split_brain"
+
+
 def test_verify_passes_on_vms(lab, tmp_path) -> None:
-    result = labgen("verify", lab, "--junit", str(tmp_path / "junit.xml"), timeout=2400)
+    junit = tmp_path / "junit.xml"
+    result = labgen("verify", lab, "-k", MACHINE_FAULTS, "--junit", str(junit), timeout=2400)
     assert result.returncode == 0, result.stdout[-6000:]
-    assert 'skipped="0"' in (tmp_path / "junit.xml").read_text(), "no check may be skipped on VMs"
+    assert 'skipped="0"' in junit.read_text(), "no check may be skipped on VMs"
+    assert "link-down" in junit.read_text(), "the cut link, which needs the VMs' own kernel, must run"
 
 
 def test_down_removes_it(lab) -> None:

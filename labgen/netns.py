@@ -150,6 +150,15 @@ def delete_netns(name: str) -> None:
         subprocess.run(argv, capture_output=True, check=False, timeout=HOST_TIMEOUT)
 
 
+def pids(name: str) -> list[int]:
+    """The processes living in network namespace `name` (none when it does not exist)."""
+    if not netns_exists(name):
+        return []
+    done = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True, check=False,
+                          timeout=HOST_TIMEOUT)
+    return [int(pid) for pid in done.stdout.split()]
+
+
 def run_in(
     ns: str, argv: list[str], *, check: bool = True, input: str | None = None,
     timeout: float | None = HOST_TIMEOUT,

@@ -6,6 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from labgen import host
+
 
 def snapshot() -> dict[str, set[str]]:
     """What a lab could leave behind on the host: host links, namespaces, mounts, nspawns."""
@@ -17,6 +19,7 @@ def snapshot() -> dict[str, set[str]]:
         "netns": {line.split()[0] for line in spaces.splitlines()},
         "mounts": set(Path("/proc/mounts").read_text().splitlines()),
         "processes": nspawns,
+        "orphaned containers": _orphaned_container_inits(),
     }
 
 
@@ -28,9 +31,21 @@ def leftovers(before: dict[str, set[str]], ours: list[str]) -> dict[str, set[str
     found = {"links": after["links"] ^ before["links"]}
     for kind in ("netns", "mounts", "processes"):
         found[kind] = {x for x in after[kind] - before[kind] if any(o in x for o in ours)}
+    # nameless once their nspawn is gone, and never right on a host: every new one is a leak
+    found["orphaned containers"] = after["orphaned containers"] - before["orphaned containers"]
     if not after["processes"]:  # no container left on the host: nspawn's tmpfs must be gone
         found["mounts"] |= {m for m in after["mounts"] - before["mounts"] if m.startswith("labgen-nspawn ")}
     return {kind: items for kind, items in found.items() if items}
+
+
+def _orphaned_container_inits() -> set[str]:
+    """Containers running on after their systemd-nspawn died: a PID 1 of its own PID namespace
+    whose parent is the host's init ("PID (command)")."""
+    return {
+        f"{pid} ({' '.join(host.cmdline(pid))})"
+        for pid in host.pids()
+        if pid != 1 and host.parent(pid) == 1 and host.pid_in_its_namespace(pid) == 1
+    }
 
 
 def _cmd(pid: str) -> str:

@@ -407,6 +407,7 @@ ip link set eth0 up
                 raise LabgenError(f"systemd-nspawn of {node} does not exit, even after SIGKILL")
         if nspawn:
             wait_reaped([nspawn])
+        self._kill_orphaned_init(node)
         self._pid_file(node).unlink(missing_ok=True)
         # nspawn leaves its propagation dir behind when its container is killed
         leftover = NSPAWN_RUN / "propagate" / self.machine(node)
@@ -417,6 +418,16 @@ ip link set eth0 up
         if init := self._init_pid(node):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(init, signal.SIGKILL)
+
+    def _kill_orphaned_init(self, node: str) -> None:
+        """A container whose systemd-nspawn died behind labgen's back (killed, crashed) runs on,
+        its init reparented to the host's: it is found as the PID 1 living in the node's network
+        namespace, and killed with its whole PID namespace."""
+        inits = [pid for pid in netns.pids(self.machine(node)) if host.pid_in_its_namespace(pid) == 1]
+        for pid in inits:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        wait_reaped(inits)
 
     def _wait_gone(self, node: str, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

@@ -22,6 +22,20 @@ NSPAWN = [
 ]
 
 
+def libvirt_marks() -> list:
+    """A module of real VMs: skipped, with the reason, where the host cannot run them (the box
+    is built by the tests when missing)."""
+    reason = None
+    if os.geteuid() != 0:
+        reason = "needs root (network namespaces, libvirtd)"
+    else:
+        from labgen.providers.libvirt.provider import LibvirtProvider
+
+        missing = [piece for piece, _ in LibvirtProvider.missing() if "box" not in piece]
+        reason = f"host lacks: {', '.join(missing)}" if missing else None
+    return [pytest.mark.libvirt, pytest.mark.skipif(reason is not None, reason=reason or "")]
+
+
 def labgen(*args: str, timeout: float = 600, input: str | None = None) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [sys.executable, "-m", "labgen", *args], capture_output=True, text=True, timeout=timeout, input=input

@@ -26,24 +26,12 @@ from labgen.model.breakages import load_breakages
 from labgen.observe import http_via_vip, vip_holders
 from labgen.providers.libvirt import libvirtd, vagrant_box
 from tests.catalogue import assert_caught
-from tests.labs import labgen, ok
+from tests.labs import labgen, libvirt_marks, ok
 
-pytestmark = pytest.mark.libvirt
+pytestmark = libvirt_marks()
 
 LAB_NAME = "e2e-kars"
 
-
-def _skip_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root (network namespaces, libvirtd)"
-    from labgen.providers.libvirt.provider import LibvirtProvider
-
-    missing = [piece for piece, _ in LibvirtProvider.missing() if "box" not in piece]
-    return f"host lacks: {', '.join(missing)}" if missing else None
-
-
-if reason := _skip_reason():
-    pytestmark = [pytest.mark.libvirt, pytest.mark.skip(reason=reason)]
 
 
 def wait_for(ready: Callable[[], bool], timeout: float, what: str) -> None:

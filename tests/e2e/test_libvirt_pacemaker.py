@@ -11,28 +11,14 @@ reset, reboot, split brain, and the unmeasured takeovers."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from tests.labs import labgen, ok
+from tests.labs import labgen, libvirt_marks, ok
 
-pytestmark = pytest.mark.libvirt
+pytestmark = libvirt_marks()
 
 LAB_NAME = "e2e-pmng"
 
-
-def _skip_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root (network namespaces, libvirtd)"
-    from labgen.providers.libvirt.provider import LibvirtProvider
-
-    missing = [piece for piece, _ in LibvirtProvider.missing() if "box" not in piece]
-    return f"host lacks: {', '.join(missing)}" if missing else None
-
-
-if reason := _skip_reason():
-    pytestmark = [pytest.mark.libvirt, pytest.mark.skip(reason=reason)]
 
 
 @pytest.fixture(scope="module")

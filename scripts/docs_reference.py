@@ -1,32 +1,32 @@
 """The blueprint YAML reference, generated from the pydantic model so the docs cannot drift.
 
-Walks labgen.model.blueprint.Blueprint: every model's keys with their types, defaults and
-constraints, described by the field's description, else the comment on its line in the model's
-source, else its entry in NOTES below; each model's docstring; the rules its validators enforce
-and the cross-field checks of labgen/model/checks.py (their error messages).
-docs/authoring.md carries the result between two markers:
+Walks labgen.model.blueprint.Blueprint: every model's keys with their types, defaults,
+constraints and `Field(description=...)` (a key without one is an error); each model's docstring;
+the rules its validators enforce and the cross-field checks of labgen/model/checks.py and of each
+protocol (their error messages). docs/authoring.md carries the result between two markers, and
+docs/blueprint.schema.json holds `Blueprint.model_json_schema()` for editors (yaml-language-server):
 
     python scripts/docs_reference.py            print the reference
-    python scripts/docs_reference.py --write    rewrite the block in docs/authoring.md
-    python scripts/docs_reference.py --check    exit 1 if that block is out of date
+    python scripts/docs_reference.py --write    rewrite the block in docs/authoring.md and the schema
+    python scripts/docs_reference.py --check    exit 1 if either is out of date
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
-import io
+import json
 import sys
 import textwrap
-import tokenize
 import typing
 from collections.abc import Iterator
-from functools import cache
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 from pydantic import AfterValidator, BaseModel
 from pydantic.fields import FieldInfo
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 
 from labgen import protocols
 from labgen.model import checks
@@ -34,7 +34,9 @@ from labgen.model.blueprint import Blueprint
 
 BEGIN = "<!-- reference:begin -->"
 END = "<!-- reference:end -->"
-AUTHORING = Path(__file__).resolve().parent.parent / "docs" / "authoring.md"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+AUTHORING = DOCS / "authoring.md"
+SCHEMA = DOCS / "blueprint.schema.json"
 
 _SCALARS = {
     str: "text",
@@ -44,70 +46,6 @@ _SCALARS = {
     IPv4Address: "IPv4 address",
     IPv4Network: "IPv4 network (CIDR)",
 }
-
-# What a key is for, where the model says nothing yet (no Field description, no comment on its
-# line). A note for a key the model no longer has, or one the model now describes itself, is an
-# error: move these into Field(description=...) and delete them here.
-NOTES = {
-    "Blueprint.name": "the blueprint's name, and the default lab name at `labgen up`",
-    "Blueprint.title": "one line, shown by `labgen list`",
-    "Blueprint.source": "the tutorial this blueprint reproduces",
-    "Blueprint.box": "the box every node boots from (`labgen box build`)",
-    "Blueprint.networks": "the lab networks by name; each is a bridge inside the lab's namespace",
-    "Blueprint.vip": "the floating IP: a host address of `vip_network`",
-    "Blueprint.vip_network": "the network of the VIP and of the client seat",
-    "Blueprint.client": "the client seat's addresses on `vip_network` (the tutorial's own computer)",
-    "Blueprint.nodes": "exactly two: one `preferred`, one `backup`",
-    "Blueprint.keepalived": "set exactly one of `keepalived`, `heartbeat` and `pacemaker`",
-    "Blueprint.heartbeat": "set exactly one of `keepalived`, `heartbeat` and `pacemaker`",
-    "Blueprint.pacemaker": "set exactly one of `keepalived`, `heartbeat` and `pacemaker`",
-    "Blueprint.web": "the web server (package and systemd unit)",
-    "Blueprint.web_root": "the folder of the served `index.html`",
-    "Blueprint.packages": "Debian packages the provisioner installs if the box lacks them",
-    "Blueprint.files": "config files the provisioner writes, in this order",
-    "Blueprint.sysctl": "kernel settings, written to /etc/sysctl.d/60-labgen.conf and applied",
-    "Blueprint.services": "systemd units enabled and restarted, in this order, as the last step",
-    "Blueprint.tests": "the blueprint's folder holding its testinfra suite",
-    "Blueprint.departures": "where the lab departs from the tutorial, and why (`labgen show`)",
-    "Source.publisher": "shown by `labgen show`",
-    "Source.title": "shown by `labgen show`",
-    "Network.cidr": "the network's addresses",
-    "Network.purpose": "shown by `labgen show` and as a comment in the provisioner",
-    "Node.name": "the node's name in commands (`labgen exec LAB lb0 -- ...`)",
-    "Node.role": "the `preferred` node holds the VIP when both run",
-    "Node.addresses": "one host address per network, by network name",
-    "Keepalived.vrrp_version": "3 allows a sub-second `advert_int` and has no authentication",
-    "Keepalived.virtual_router_id": "the VRRP router id, the same on both nodes",
-    "Keepalived.advert_int": "seconds between VRRP adverts; a crash fails over after about 3 of them",
-    "Keepalived.priorities": "VRRP priority by role; the higher one holds the VIP and takes it back",
-    "Keepalived.auth_type": "`PASS` (VRRPv2) or `none`",
-    "Keepalived.router_ids": "global_defs router_id by role",
-    "Keepalived.lvs": "the LVS virtual server on the VIP",
-    "Keepalived.health_check": "the HTTP_GET check of each real server",
-    "Heartbeat.keepalive": "how often a heartbeat is sent",
-    "Heartbeat.warntime": "a late heartbeat is logged after this",
-    "Heartbeat.deadtime": "the peer is declared dead after this: the crash failover time",
-    "Heartbeat.initdead": "at start, how long to wait for the peer",
-    "Heartbeat.udpport": "the UDP port of the heartbeats",
-    "Heartbeat.auto_failback": "the preferred node takes the VIP back when it returns",
-    "Heartbeat.vip_network": "the network whose NIC gets the VIP",
-    "Heartbeat.resource_agent": "`IPaddr` (needs net-tools) or `IPaddr2` (uses ip)",
-    "Heartbeat.auth": "the authkeys method",
-    "File.path": "where the file goes on the node",
-    "File.template": "a Jinja2 file in the blueprint's templates/",
-    "File.mode": "octal file mode",
-    "Departure.what": "what the lab does differently",
-    "Departure.why": "why",
-    "LVS.delay_loop": "seconds between health checks",
-    "LVS.lb_algo": "the LVS scheduler (rr: round robin)",
-    "LVS.lb_kind": "forwarding method (DR: the real servers answer clients directly)",
-    "LVS.persistence_timeout": "seconds one client address sticks to one real server",
-    "LVS.protocol": "the virtual server's protocol",
-    "HealthCheck.url": "the path fetched and digested",
-    "HealthCheck.connect_timeout": "seconds",
-    "HealthCheck.delay_before_retry": "seconds",
-}
-
 
 # ---- the walk --------------------------------------------------------------------------------
 
@@ -232,43 +170,12 @@ def _yaml(value: object) -> str:
     return str(value)
 
 
-@cache
-def field_comments(model: type[BaseModel]) -> dict[str, str]:
-    """The comment at the end of each field's line in the model's source: `name: str  # this`."""
-    source = textwrap.dedent(inspect.getsource(model))
-    comments: dict[int, str] = {}
-    for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        if token.type == tokenize.COMMENT:
-            comments[token.start[0]] = token.string.lstrip("#").strip()
-    found = {}
-    for node in ast.parse(source).body[0].body:  # type: ignore[attr-defined]
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            lines = range(node.lineno, (node.end_lineno or node.lineno) + 1)
-            text = " ".join(comments[n] for n in lines if n in comments)
-            if text:
-                found[node.target.id] = text
-    return found
-
-
 def describe(model: type[BaseModel], name: str) -> str:
-    """The field's description, else the comment on its line, else its entry in NOTES."""
-    field = model.model_fields[name]
-    own = field.description or field_comments(model).get(name)
-    return own or NOTES.get(f"{model.__name__}.{name}", "")
-
-
-def stale_notes() -> list[str]:
-    """NOTES entries for keys the model no longer has, or now describes itself."""
-    by_name = {model.__name__: model for model, _ in models()}
-    stale = []
-    for key in NOTES:
-        model_name, _, field = key.partition(".")
-        model = by_name.get(model_name)
-        if model is None or field not in model.model_fields:
-            stale.append(f"{key}: no such key in the model")
-        elif model.model_fields[field].description or field_comments(model).get(field):
-            stale.append(f"{key}: the model describes it now")
-    return stale
+    """The field's description: every key of the blueprint must say what it is for."""
+    description = model.model_fields[name].description
+    if not description:
+        raise ValueError(f"{model.__module__}.{model.__name__}.{name}: give it Field(description=...)")
+    return description
 
 
 def validator_rules(model: type[BaseModel]) -> list[str]:
@@ -371,9 +278,6 @@ def reference_markdown() -> str:
     if config.get("coerce_numbers_to_str"):
         lines.append('A number given where text is expected is read as text (`keepalive: 1` is `"1"`).')
     lines.append("")
-    stale = stale_notes()
-    if stale:
-        raise ValueError("labgen/docs_reference.py NOTES: " + "; ".join(stale))
     for model, used_at in models():
         lines += model_section(model, used_at)
     lines += ["### Checks across fields", "", "Then labgen/model/checks.py checks rules that span keys:", ""]
@@ -391,24 +295,51 @@ def current_block(text: str) -> str:
     return text.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n") + "\n"
 
 
+def _block_is_fresh() -> bool:
+    return current_block(AUTHORING.read_text()) == reference_markdown()
+
+
+def _schema_is_fresh() -> bool:
+    return SCHEMA.exists() and SCHEMA.read_text() == json_schema()
+
+
 def with_block(text: str, reference: str) -> str:
     head, rest = text.split(BEGIN, 1)
     tail = rest.split(END, 1)[1]
     return f"{head}{BEGIN}\n{reference}{END}{tail}"
 
 
+class _NumbersAsText(GenerateJsonSchema):
+    """Strict models read a number given for text as text (`keepalive: 1`): so may the schema."""
+
+    def str_schema(self, schema: core_schema.StringSchema) -> JsonSchemaValue:
+        json_schema = super().str_schema(schema)
+        json_schema["type"] = ["string", "number"]
+        return json_schema
+
+
+def json_schema() -> str:
+    """The blueprint's JSON Schema, for editors that check YAML as it is typed."""
+    generator = _NumbersAsText if Blueprint.model_config.get("coerce_numbers_to_str") else GenerateJsonSchema
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **Blueprint.model_json_schema(schema_generator=generator),
+    }
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
 def main(argv: list[str]) -> int:
     if argv == ["--write"]:
-        text = AUTHORING.read_text()
-        AUTHORING.write_text(with_block(text, reference_markdown()))
-        print(f"wrote the blueprint reference into {AUTHORING}")
+        AUTHORING.write_text(with_block(AUTHORING.read_text(), reference_markdown()))
+        SCHEMA.write_text(json_schema())
+        print(f"wrote the blueprint reference into {AUTHORING} and its schema into {SCHEMA}")
         return 0
     if argv == ["--check"]:
-        if current_block(AUTHORING.read_text()) != reference_markdown():
-            fix = "run python scripts/docs_reference.py --write"
-            print(f"{AUTHORING} is out of date: {fix}", file=sys.stderr)
-            return 1
-        return 0
+        checks = ((AUTHORING, _block_is_fresh), (SCHEMA, _schema_is_fresh))
+        stale = [path for path, fresh in checks if not fresh()]
+        for path in stale:
+            print(f"{path} is out of date: run python scripts/docs_reference.py --write", file=sys.stderr)
+        return 1 if stale else 0
     if argv:
         print("usage: python scripts/docs_reference.py [--write | --check]", file=sys.stderr)
         return 2

@@ -21,17 +21,19 @@ if TYPE_CHECKING:
 class Heartbeat(Strict):
     """ha.cf timings as heartbeat writes them: seconds, or milliseconds with an ms suffix."""
 
-    keepalive: str = "1"
-    warntime: str = "3"
-    deadtime: str = "5"
-    initdead: str = "10"
-    udpport: Int = Field(694, ge=1, le=65535)
-    auto_failback: bool = True
-    network: str = "vlan"  # where heartbeats travel
-    vip_network: str = "public"
-    resource_agent: Literal["IPaddr", "IPaddr2"] = "IPaddr"
-    auth: Literal["sha1", "md5", "crc"] = "sha1"
-    secret: ConfigWord | None = None  # generated per lab when unset
+    keepalive: str = Field("1", description="how often a heartbeat is sent")
+    warntime: str = Field("3", description="a late heartbeat is logged after this")
+    deadtime: str = Field("5", description="the peer is declared dead after this: the crash failover time")
+    initdead: str = Field("10", description="at start, how long to wait for the peer")
+    udpport: Int = Field(694, ge=1, le=65535, description="the UDP port of the heartbeats")
+    auto_failback: bool = Field(True, description="the preferred node takes the VIP back when it returns")
+    network: str = Field("vlan", description="where heartbeats travel")
+    vip_network: str = Field("public", description="the network whose NIC gets the VIP")
+    resource_agent: Literal["IPaddr", "IPaddr2"] = Field(
+        "IPaddr", description="`IPaddr` (needs net-tools) or `IPaddr2` (uses ip)"
+    )
+    auth: Literal["sha1", "md5", "crc"] = Field("sha1", description="the authkeys method")
+    secret: ConfigWord | None = Field(None, description="generated per lab when unset")
 
     @field_validator("keepalive", "warntime", "deadtime", "initdead", mode="before")
     @classmethod

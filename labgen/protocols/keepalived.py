@@ -28,40 +28,60 @@ _REAL_SERVER = re.compile(r"^\s*->\s+(\d+\.\d+\.\d+\.\d+):\d+\s", re.MULTILINE)
 class LVS(Strict):
     """The tutorial's virtual_server block."""
 
-    delay_loop: Int = Field(30, ge=1)
-    lb_algo: Literal["rr", "wrr", "lc", "wlc", "sh", "dh"] = "rr"
-    lb_kind: Literal["DR", "NAT", "TUN"] = "DR"
-    persistence_timeout: Int = Field(50, ge=0)
-    protocol: Literal["TCP", "UDP"] = "TCP"
+    delay_loop: Int = Field(30, ge=1, description="seconds between health checks")
+    lb_algo: Literal["rr", "wrr", "lc", "wlc", "sh", "dh"] = Field(
+        "rr", description="the LVS scheduler (rr: round robin)"
+    )
+    lb_kind: Literal["DR", "NAT", "TUN"] = Field(
+        "DR", description="forwarding method (DR: the real servers answer clients directly)"
+    )
+    persistence_timeout: Int = Field(
+        50, ge=0, description="seconds one client address sticks to one real server"
+    )
+    protocol: Literal["TCP", "UDP"] = Field("TCP", description="the virtual server's protocol")
 
 
 class HealthCheck(Strict):
     """HTTP_GET with a digest of the page: a real server whose page changes leaves the pool."""
 
-    url: str = Field("/", pattern=r"^/[A-Za-z0-9._~/%-]*$")
-    connect_timeout: Int = Field(3, ge=1)
-    retry: Int = Field(3, ge=0)  # the tutorial's nb_get_retry, deprecated in keepalived 2
-    delay_before_retry: Int = Field(2, ge=0)
+    url: str = Field("/", pattern=r"^/[A-Za-z0-9._~/%-]*$", description="the path fetched and digested")
+    connect_timeout: Int = Field(3, ge=1, description="seconds")
+    retry: Int = Field(3, ge=0, description="the tutorial's nb_get_retry, deprecated in keepalived 2")
+    delay_before_retry: Int = Field(2, ge=0, description="seconds")
 
 
 class Keepalived(Strict):
-    vrrp_version: Literal[2, 3] = 2
-    virtual_router_id: Int = Field(1, ge=1, le=255)
-    advert_int: Float = Field(1.0, gt=0, le=255)
-    priorities: dict[Literal["preferred", "backup"], Priority] = {"preferred": 100, "backup": 50}
-    network: str = "public"  # where VRRP speaks and the VIP lives (the tutorial's eth0)
-    auth_type: Literal["PASS", "none"] = "PASS"
-    auth_pass: ConfigWord | None = None  # generated per lab when unset
-    router_ids: dict[Literal["preferred", "backup"], ConfigWord] = {
-        "preferred": "LVS_MASTER",
-        "backup": "LVS_SLAVE",
-    }
-    # seconds between the master's repeated gratuitous ARPs (0: only on becoming master, as the
-    # tutorial): after a healed split brain the master never becomes master again, so clients that
-    # learned the backup's MAC keep it, and the backup serves them behind LVS's back
-    garp_master_refresh: Int = Field(10, ge=0, le=3600)
-    lvs: LVS = LVS()
-    health_check: HealthCheck = HealthCheck()
+    vrrp_version: Literal[2, 3] = Field(
+        2, description="3 allows a sub-second `advert_int` and has no authentication"
+    )
+    virtual_router_id: Int = Field(1, ge=1, le=255, description="the VRRP router id, the same on both nodes")
+    advert_int: Float = Field(
+        1.0,
+        gt=0,
+        le=255,
+        description="seconds between VRRP adverts; a crash fails over after about 3 of them",
+    )
+    priorities: dict[Literal["preferred", "backup"], Priority] = Field(
+        {"preferred": 100, "backup": 50},
+        description="VRRP priority by role; the higher one holds the VIP and takes it back",
+    )
+    network: str = Field("public", description="where VRRP speaks and the VIP lives (the tutorial's eth0)")
+    auth_type: Literal["PASS", "none"] = Field("PASS", description="`PASS` (VRRPv2) or `none`")
+    auth_pass: ConfigWord | None = Field(None, description="generated per lab when unset")
+    router_ids: dict[Literal["preferred", "backup"], ConfigWord] = Field(
+        {"preferred": "LVS_MASTER", "backup": "LVS_SLAVE"}, description="global_defs router_id by role"
+    )
+    garp_master_refresh: Int = Field(
+        10,
+        ge=0,
+        le=3600,
+        description="seconds between the master's repeated gratuitous ARPs (0: only on becoming"
+        " master, as the tutorial): after a healed split brain the master never becomes master"
+        " again, so clients that learned the backup's MAC keep it, and the backup serves them"
+        " behind LVS's back",
+    )
+    lvs: LVS = Field(LVS(), description="the LVS virtual server on the VIP")
+    health_check: HealthCheck = Field(HealthCheck(), description="the HTTP_GET check of each real server")
 
     @field_validator("priorities", "router_ids")
     @classmethod

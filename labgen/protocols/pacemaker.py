@@ -23,10 +23,10 @@ if TYPE_CHECKING:
 class Pacemaker(Strict):
     """corosync.conf's totem timings and the cluster's resources, as crm configure writes them."""
 
-    token: Int = Field(3000, ge=100, le=60000)  # ms without the token before a node is lost
-    consensus: Int | None = Field(None, ge=100, le=120000)  # ms; corosync's default: 1.2 x token
-    port: Int = Field(5405, ge=1, le=65535)  # corosync's knet UDP port
-    network: str = "vlan"  # where corosync's membership traffic travels
+    token: Int = Field(3000, ge=100, le=60000, description="ms without the token before a node is lost")
+    consensus: Int | None = Field(None, ge=100, le=120000, description="ms; corosync's default: 1.2 x token")
+    port: Int = Field(5405, ge=1, le=65535, description="corosync's knet UDP port")
+    network: str = Field("vlan", description="where corosync's membership traffic travels")
     vip_network: str = Field("public", description="the network whose NIC gets the VIP (IPaddr2's nic)")
     resource_stickiness: Int = Field(
         0,
@@ -35,9 +35,9 @@ class Pacemaker(Strict):
         description="0 moves the group back to the preferred node when it returns (heartbeat's"
         " auto_failback on); 100 or more keeps it where it runs",
     )
-    monitor_interval: Int = Field(2, ge=1, le=3600)  # s between checks of each resource
-    two_node: bool = True  # votequorum's two-node mode: the survivor keeps quorum
-    secret: str | None = Field(None, pattern=r"^[0-9a-f]{128,512}$")  # corosync authkey; per lab
+    monitor_interval: Int = Field(2, ge=1, le=3600, description="s between checks of each resource")
+    two_node: bool = Field(True, description="votequorum's two-node mode: the survivor keeps quorum")
+    secret: str | None = Field(None, pattern=r"^[0-9a-f]{128,512}$", description="corosync authkey; per lab")
     cipher: Literal["aes256", "aes192", "aes128", "none"] = Field(
         "aes256", description="knet's crypto_cipher (with sha256 signing unless none)"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import json
 import re
 import shlex
 from functools import cache
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import typer
+from jsonschema import Draft202012Validator
+from ruamel.yaml import YAML
 
 from labgen.cli import app
 from labgen.labs import check_lab_name
@@ -51,8 +54,38 @@ def test_reference_block_equals_the_model():
     )
 
 
-def test_reference_notes_name_existing_keys():
-    assert docs_reference.stale_notes() == []
+def test_every_key_says_what_it_is_for():
+    undescribed = [
+        f"{model.__name__}.{name}"
+        for model, _ in docs_reference.models()
+        for name, field in model.model_fields.items()
+        if not field.description
+    ]
+    assert undescribed == [], f"give these Field(description=...): {undescribed}"
+
+
+def test_schema_file_equals_the_model():
+    assert docs_reference.SCHEMA.read_text() == docs_reference.json_schema(), (
+        "docs/blueprint.schema.json is out of date: run python scripts/docs_reference.py --write"
+    )
+
+
+@pytest.mark.parametrize("blueprint", blueprint_names())
+def test_shipped_blueprints_pass_the_schema(blueprint):
+    """An editor checking against the schema must not flag a blueprint that labgen accepts."""
+    schema = json.loads(docs_reference.SCHEMA.read_text())
+    data = YAML(typ="safe").load((ROOT / "blueprints" / blueprint / "blueprint.yaml").read_text())
+    errors = Draft202012Validator(schema).iter_errors(data)
+    assert [f"{'.'.join(map(str, e.path))}: {e.message}" for e in errors] == []
+
+
+def test_schema_rejects_what_the_model_rejects():
+    schema = json.loads(docs_reference.SCHEMA.read_text())
+    data = YAML(typ="safe").load((ROOT / "blueprints" / "keepalived-rr" / "blueprint.yaml").read_text())
+    data["keepalived"]["advert_intt"] = 1
+    data["nodes"][0]["role"] = "primary"
+    messages = sorted(e.message for e in Draft202012Validator(schema).iter_errors(data))
+    assert any("advert_intt" in m for m in messages) and any("primary" in m for m in messages), messages
 
 
 def test_reference_covers_every_key():

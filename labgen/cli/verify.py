@@ -63,8 +63,11 @@ def verify(
 
 
 def _selection(lab, claims: list[str]) -> list[str]:
-    """What pytest runs: the whole suite, or the tests of the given claims (validated first)."""
+    """What pytest runs: the whole suite, or the tests of the given claims (validated first), in
+    the suite's file order (pytest runs node ids as given): configuration before behaviour, so
+    --exitfirst stops at a wrong setting before waiting out a failover."""
     if not claims:
         return [str(lab.path / "tests")]
     tests = dict.fromkeys(test for claim in claims for test in lab.spec.claim(claim).tests)
-    return [str(lab.path / "tests" / test) for test in tests]
+    in_suite_order = sorted(tests, key=lambda test: test.split("::")[0])
+    return [str(lab.path / "tests" / test) for test in in_suite_order]

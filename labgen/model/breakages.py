@@ -16,14 +16,17 @@ FILE = "breakages.yaml"
 
 
 class Breakage(Strict):
-    id: str = Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")
-    what: str = Field(min_length=1)  # the mistake, as a student or a bad edit makes it
-    apply: dict[str, str] = Field(min_length=1)  # node -> shell run there as root, in this order
-    # node -> shell; unset: the touched nodes' provisioners run again
-    undo: dict[str, str] = Field(default_factory=dict)
-    fails: list[str] = Field(min_length=1)  # claim ids that must fail while it is applied
-    needs: list[str] = Field(default_factory=list)  # lab features it needs, e.g. ip_vs
-    within: float | None = Field(None, gt=0)  # seconds verify may take to fail; unset: the protocol's
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]{0,39}$", description="the breakage's name")
+    what: str = Field(min_length=1, description="the mistake, as a student or a bad edit makes it")
+    apply: dict[str, str] = Field(min_length=1, description="node -> shell run there as root, in this order")
+    undo: dict[str, str] = Field(
+        default_factory=dict, description="node -> shell; unset: the touched nodes' provisioners run again"
+    )
+    fails: list[str] = Field(min_length=1, description="claim ids that must fail while it is applied")
+    needs: list[str] = Field(default_factory=list, description="lab features it needs, e.g. ip_vs")
+    within: float | None = Field(
+        None, gt=0, description="seconds verify may take to fail; unset: the protocol's bound"
+    )
 
 
 def load_breakages(folder: Path) -> list[Breakage]:

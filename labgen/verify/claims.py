@@ -46,6 +46,14 @@ class ClaimReport:
             before = self.outcomes.get(report.nodeid, "passed")
             self.outcomes[report.nodeid] = max(before, outcome, key=RANK.__getitem__)
 
+    def failed(self, tests: list[str]) -> list[str]:
+        """The claim's tests that failed, as pytest names them (test_x[lb0]): what to run again."""
+        return [
+            nodeid.partition("::")[2]
+            for nodeid, outcome in self.outcomes.items()
+            if outcome == "failed" and function_id(nodeid) in tests
+        ]
+
     def pytest_terminal_summary(self, terminalreporter) -> None:
         spec = self.lab.spec
         if not spec.claims:
@@ -54,7 +62,10 @@ class ClaimReport:
         terminalreporter.section("the tutorial's claims")
         for claim in spec.claims:
             terminalreporter.write_line(f"{found[claim.id]:>8}  {claim.id}: \"{claim.quote}\"")
-        record = [{"id": c.id, "verdict": found[c.id], "tests": c.tests} for c in spec.claims]
+        record = [
+            {"id": c.id, "verdict": found[c.id], "tests": c.tests, "failed": self.failed(c.tests)}
+            for c in spec.claims
+        ]
         (self.lab.path / "logs").mkdir(exist_ok=True)
         (self.lab.path / "logs" / "claims.json").write_text(json.dumps(record, indent=2) + "\n")
 

@@ -1,6 +1,7 @@
 """labgen's benchmark: every figure against a floor measured in the same run, with its spread.
 
-    .venv/bin/python bench/run.py [--sections cli,nspawn,failover,breakages,libvirt] [--repeat N] [--update]
+    .venv/bin/python bench/run.py [--sections cli,nspawn,failover,breakages,libvirt,releases]
+                                  [--repeat N] [--update]
 
 Writes BENCHMARKS.md (a table a person reads) and bench/results.json (for programs). This machine
 is shared and noisy, so targets are ratios against a floor (a bare Python start, a bare container
@@ -334,12 +335,51 @@ def libvirt_section(repeat: int) -> list[dict]:
     ]
 
 
+RELEASE_FAULTS = ("stop", "link-down")
+
+
+def releases_section(repeat: int) -> list[dict]:
+    """Per Debian release: its container root built from scratch (time, size), and each blueprint's
+    failover on containers of that release (the daemons differ; the kernel is the host's)."""
+    from labgen.boxes import rootfs
+    from labgen.boxes.releases import releases
+
+    figures = []
+    for box in [r.name for r in releases().values() if r.distro == "debian"]:
+        took = timed(lambda box=box: run([*LABGEN, "box", "build", box, "--for", "nspawn", "--force"]))
+        figures.append(figure(f"{box}: root build (s)", [took], None, "",
+                              "labgen box build --for nspawn --force: debootstrap + the service packages"))
+        size = rootfs.manifest(box)["size_bytes"] / 2**20
+        figures.append(figure(f"{box}: root size (MiB)", [size], None, "", "du of the root, as built"))
+        for blueprint in ("keepalived-rr", "heartbeat-nginx", "pacemaker-nginx"):
+            figures += release_failovers(box, blueprint, repeat)
+    return figures
+
+
+def release_failovers(box: str, blueprint: str, repeat: int) -> list[dict]:
+    name, figures = "bench-release", []
+    labgen("up", blueprint, "--provider", "nspawn", "--name", name, "--box", box)
+    try:
+        for fault in RELEASE_FAULTS:
+            runs = range(repeat)
+            reports = [json.loads(labgen("failover", name, "--fault", fault, "--json")) for _ in runs]
+            moved = [r["vip_moved_ms"] / 1000 for r in reports if r["vip_moved_ms"] is not None]
+            expected = reports[0]["expected_ms"]
+            target = f"protocol {expected / 1000:.2f} s" if expected else ""
+            figures.append(figure(f"{box} {blueprint}: {fault}: vip_moved (s)", moved, None, target,
+                                  reports[0]["expected_rule"] or "probe every 50 ms"))
+    finally:
+        labgen("down", name)
+    return figures
+
+
 SECTIONS: dict[str, Callable[[int], list[dict]]] = {
     "cli": cli_section,
     "nspawn": nspawn_section,
     "failover": failover_section,
     "breakages": breakages_section,
     "libvirt": libvirt_section,
+    "releases": releases_section,
 }
 
 

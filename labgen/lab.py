@@ -39,6 +39,11 @@ class NodeSpec(BaseModel):
     role: Literal["preferred", "backup"]
     box: str
     addresses: dict[str, str]  # network name -> address on that network
+    daemons: dict[str, str] = {}  # package -> major.minor on the node's release (boxes/releases.yaml)
+
+    def daemon_version(self, package: str) -> tuple[int, ...]:
+        """A daemon's version on this node, for the settings and commands that changed with it."""
+        return tuple(int(part) for part in self.daemons[package].split("."))
 
 
 class Skip(BaseModel):
@@ -83,6 +88,11 @@ class LabSpec(BaseModel):
     pages: dict[str, str]  # node -> the page served on the VIP by that node
     departures: list[Departure] = []
     claims: list[ClaimSpec] = []
+
+    @property
+    def boxes(self) -> list[str]:
+        """The boxes the lab's nodes boot from."""
+        return sorted({node.box for node in self.nodes})
 
     def node(self, name: str) -> NodeSpec:
         for node in self.nodes:

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 from labgen import host
+from labgen.providers.nspawn.provider import FREEZER, TRACKING
 
 
 def snapshot() -> dict[str, set[str]]:
@@ -19,6 +20,7 @@ def snapshot() -> dict[str, set[str]]:
         "netns": {line.split()[0] for line in spaces.splitlines()},
         "mounts": set(Path("/proc/mounts").read_text().splitlines()),
         "processes": nspawns,
+        "cgroups": _node_cgroups(),
         "orphaned containers": _orphaned_container_inits(),
     }
 
@@ -29,13 +31,19 @@ def leftovers(before: dict[str, set[str]], ours: list[str]) -> dict[str, set[str
     Host links are compared whole: no lab, ours or not, may ever add one."""
     after = snapshot()
     found = {"links": after["links"] ^ before["links"]}
-    for kind in ("netns", "mounts", "processes"):
+    for kind in ("netns", "mounts", "processes", "cgroups"):
         found[kind] = {x for x in after[kind] - before[kind] if any(o in x for o in ours)}
     # nameless once their nspawn is gone, and never right on a host: every new one is a leak
     found["orphaned containers"] = after["orphaned containers"] - before["orphaned containers"]
     if not after["processes"]:  # no container left on the host: nspawn's tmpfs must be gone
         found["mounts"] |= {m for m in after["mounts"] - before["mounts"] if m.startswith("labgen-nspawn ")}
     return {kind: items for kind, items in found.items() if items}
+
+
+def _node_cgroups() -> set[str]:
+    """The per-node cgroups the nspawn provider makes (freezer and tracking hierarchies)."""
+    roots = [FREEZER, *(root / "labgen" for root in TRACKING)]
+    return {str(group) for root in roots if root.is_dir() for group in root.iterdir() if group.is_dir()}
 
 
 def _orphaned_container_inits() -> set[str]:

@@ -1,4 +1,4 @@
-"""The one cached Debian 12 root every lab node starts from.
+"""The cached root of each release (boxes/releases.yaml) that lab nodes start from.
 
 Both providers use it: nspawn mounts it read-only as the lower layer of one overlay per node, the
 libvirt provider packs it into a vagrant box. So it carries what a VM needs (kernel, sshd, the
@@ -7,7 +7,9 @@ lab services DISABLED: each lab's provisioner enables what its blueprint needs.
 
 It is built once, offline from the Debian registry this host already uses, into a temporary
 directory that is renamed into place only when complete; a stamp holding the recipe hash says
-whether the root matches this code's recipe (a changed recipe means a rebuild).
+whether the root matches this code's recipe (a changed recipe means a rebuild). One recipe for
+every release: what differs (suite, archive, kernel package) is the release's data, part of the
+hash. A manifest beside the root records the daemons' versions, its size and build time.
 """
 
 from __future__ import annotations
@@ -21,24 +23,24 @@ import re
 import shutil
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 from labgen import host, paths
+from labgen.boxes.releases import DEFAULT, Release, release
 from labgen.errors import LabgenError
 from labgen.progress import Progress
 
-DEFAULT = "debian-12"
-SUITE = "bookworm"
-
-# Everything that shapes the root; its hash is the stamp. Bump "revision" when build() changes.
+# Everything that shapes a root besides its release; with the release's data, its hash is the
+# stamp. Bump "revision" when build() changes.
 RECIPE: dict = {
-    "revision": 2,
-    "suite": SUITE,
+    "revision": 3,
     "variant": "minbase",
-    # debootstrap --include: small on purpose (heartbeat here breaks the resolver, see platform.md)
+    # debootstrap --include, with the release's kernel package: small on purpose (heartbeat here
+    # breaks the resolver, see platform.md)
     "base": [
-        "systemd", "systemd-sysv", "dbus", "linux-image-amd64", "openssh-server", "sudo",
+        "systemd", "systemd-sysv", "dbus", "openssh-server", "sudo",
         "ifupdown", "isc-dhcp-client", "iproute2", "iputils-ping", "python3", "curl",
         "ca-certificates", "procps", "initramfs-tools",
     ],
@@ -99,9 +101,10 @@ iface eth0 inet dhcp
 """
 
 
-def recipe_hash() -> str:
-    """sha256 of the recipe: a root built from another recipe is stale."""
-    return hashlib.sha256(json.dumps(RECIPE, sort_keys=True).encode()).hexdigest()
+def recipe_hash(name: str = DEFAULT) -> str:
+    """sha256 of the recipe and the release's data: a root built from another recipe is stale."""
+    data = release(name).model_dump(exclude={"departures"})
+    return hashlib.sha256(json.dumps({**RECIPE, "release": data}, sort_keys=True).encode()).hexdigest()
 
 
 def box_dir(name: str = DEFAULT) -> Path:
@@ -120,13 +123,25 @@ def log_path(name: str = DEFAULT) -> Path:
     return box_dir(name) / "build.log"
 
 
+def manifest_path(name: str = DEFAULT) -> Path:
+    return box_dir(name) / "manifest.json"
+
+
+def manifest(name: str = DEFAULT) -> dict:
+    """What the build recorded: the daemons' versions, the root's size, when and how long."""
+    try:
+        return json.loads(manifest_path(name).read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
 def is_current(name: str = DEFAULT) -> bool:
     """True when the root exists and was built (completely) from this recipe."""
     stamp = stamp_path(name)
     return (
         root_path(name).is_dir()
         and stamp.is_file()
-        and stamp.read_text().strip() == recipe_hash()
+        and stamp.read_text().strip() == recipe_hash(name)
     )
 
 
@@ -135,37 +150,73 @@ def build(name: str = DEFAULT, progress: Progress | None = None, force: bool = F
     progress = progress or Progress(quiet=True)
     root = root_path(name)
     if is_current(name) and not force:
-        progress.note(f"{root} is current (recipe {recipe_hash()[:12]})")
+        progress.note(f"{root} is current (recipe {recipe_hash(name)[:12]})")
         return root
     if os.geteuid() != 0:
         raise LabgenError("building the container root needs root: run it again with sudo")
     if shutil.which("debootstrap") is None:
         raise LabgenError("debootstrap is missing: apt-get install debootstrap")
     _refuse_if_in_use(root)
+    archive = reachable_archive(release(name))
+    _require_keyring(release(name))
     box_dir(name).mkdir(parents=True, exist_ok=True)
     with _build_lock(name):
         if is_current(name) and not force:  # another labgen built it while we waited
             return root
-        return _build_locked(name, progress)
+        return _build_locked(release(name), archive, progress)
 
 
-def _build_locked(name: str, progress: Progress) -> Path:
+def _build_locked(rel: Release, archive: str, progress: Progress) -> Path:
+    name = rel.name
     root = root_path(name)
     _remove_stale_builds(name)
     tmp = box_dir(name) / f"root.building-{os.getpid()}"
     log = log_path(name)
-    log.write_text(f"labgen root build {name} recipe {recipe_hash()} at {time.ctime()}\n")
+    log.write_text(f"labgen root build {name} recipe {recipe_hash(name)} at {time.ctime()}\n")
     begun = time.monotonic()
     try:
-        _build_into(tmp, log, progress)
+        _build_into(tmp, rel, archive, log, progress)
+        versions = _check_daemons(tmp, rel)
         with progress.step("putting the new root in place"):
             _swap_in(tmp, root)
-            stamp_path(name).write_text(recipe_hash() + "\n")
+            stamp_path(name).write_text(recipe_hash(name) + "\n")
     except BaseException:
         _remove_tree(tmp)
         raise
-    progress.note(f"root built in {time.monotonic() - begun:.0f} s: {root} (log: {log})")
+    took = time.monotonic() - begun
+    _write_manifest(rel, versions, took)
+    progress.note(f"root built in {took:.0f} s: {root} (log: {log})")
     return root
+
+
+def _check_daemons(root: Path, rel: Release) -> dict[str, str]:
+    """The lab daemons' installed versions; a release whose archive moved past the major.minor
+    in releases.yaml fails here, before a lab renders config for the wrong version."""
+    query = ["chroot", str(root), "dpkg-query", "-W", "-f", "${Package} ${Version}\\n", *rel.daemons]
+    versions = dict(line.split(" ", 1) for line in host.run(query).stdout.splitlines())
+    for package, expected in rel.daemons.items():
+        upstream = re.sub(r"^\d+:", "", versions.get(package, "none"))
+        if not re.match(rf"{re.escape(expected)}([.~+-]|$)", upstream):
+            raise LabgenError(
+                f"{rel.name} now ships {package} {versions.get(package, 'nothing')}, but "
+                f"labgen/boxes/releases.yaml says {expected}: check the lab on it and update the file"
+            )
+    return versions
+
+
+def _write_manifest(rel: Release, versions: dict[str, str], took: float) -> None:
+    root = root_path(rel.name)
+    size = int(host.run(["du", "-sb", "--one-file-system", str(root)]).stdout.split()[0])
+    record = {
+        "release": rel.name,
+        "suite": rel.suite,
+        "recipe": recipe_hash(rel.name),
+        "versions": versions,
+        "size_bytes": size,
+        "built_at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        "build_s": round(took, 1),
+    }
+    manifest_path(rel.name).write_text(json.dumps(record, indent=2) + "\n")
 
 
 @contextlib.contextmanager
@@ -176,15 +227,17 @@ def _build_lock(name: str) -> Iterator[None]:
         yield
 
 
-def _build_into(tmp: Path, log: Path, progress: Progress) -> None:
-    mirror = host_mirror()
-    with progress.step(f"debootstrap {SUITE} (minbase) from {mirror}"):
-        include = ",".join(RECIPE["base"])
+def _build_into(tmp: Path, rel: Release, mirror: str, log: Path, progress: Progress) -> None:
+    with progress.step(f"debootstrap {rel.suite} (minbase) from {mirror}"):
+        include = ",".join([*RECIPE["base"], rel.kernel_package])
+        keyring = [f"--keyring={rel.keyring}"] if rel.keyring else []
         _run(["debootstrap", f"--variant={RECIPE['variant']}", f"--include={include}",
-              SUITE, str(tmp), mirror], log, "debootstrap")
+              f"--components={','.join(rel.components)}", *keyring, rel.suite, str(tmp), mirror,
+              rel.debootstrap_script or rel.suite],
+             log, "debootstrap")
     with _chroot_mounts(tmp):
         _write(tmp / "usr/sbin/policy-rc.d", "#!/bin/sh\nexit 101\n", 0o755)
-        _write(tmp / "etc/apt/sources.list", _sources(mirror))
+        _write(tmp / "etc/apt/sources.list", _sources(rel, mirror))
         with progress.step("installing the service packages"):
             _chroot(tmp, ["apt-get", "update"], log)
             _chroot(tmp, ["apt-get", "install", "-y", "--no-install-recommends",
@@ -228,13 +281,40 @@ def _configure_initramfs(tmp: Path, log: Path) -> None:
     _chroot(tmp, ["update-initramfs", "-u", "-k", "all"], log)
 
 
+def reachable_archive(rel: Release) -> str:
+    """The archive a release is built from, checked before anything is made: a release the host
+    cannot reach fails in one line naming the archive."""
+    archive = rel.mirror or host_mirror()
+    url = f"{archive.rstrip('/')}/dists/{rel.suite}/Release"
+    try:
+        with urllib.request.urlopen(url, timeout=15):
+            pass
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise LabgenError(
+            f"box {rel.name}: cannot reach {rel.distro}'s archive at {archive} ({url}: {reason}); "
+            "build it on a host that reaches that archive"
+        ) from None
+    return archive
+
+
+def _require_keyring(rel: Release) -> None:
+    """debootstrap checks the archive's signatures against this keyring: without it, nothing is built
+    (fetching the keyring from the archive it vouches for would prove nothing)."""
+    if rel.keyring and not Path(rel.keyring).is_file():
+        raise LabgenError(
+            f"box {rel.name}: {rel.keyring} is missing, so {rel.distro}'s archive cannot be checked;"
+            f" install the {rel.distro} archive keyring from a trusted source, then build again"
+        )
+
+
 def host_mirror() -> str:
-    """The Debian mirror this host's apt uses for bookworm (deb822 or one-line sources)."""
+    """The Debian mirror this host's apt uses (deb822 or one-line sources): every Debian release
+    is built from it."""
     found = _mirrors_in(Path("/etc/apt/sources.list.d"), Path("/etc/apt/sources.list"))
     if not found:
-        raise LabgenError(
-            f"no {SUITE} mirror in /etc/apt/sources.list(.d): add one (e.g. deb.debian.org/debian)"
-        )
+        where = "/etc/apt/sources.list(.d)"
+        raise LabgenError(f"no Debian mirror in {where}: add one (e.g. deb.debian.org/debian)")
     return found[0]
 
 
@@ -248,7 +328,7 @@ def _mirrors_in(folder: Path, listfile: Path) -> list[str]:
         if file.suffix == ".sources":
             found += _deb822_mirrors(text)
         else:
-            for m in re.finditer(rf"^\s*deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+{SUITE}\s", text, re.M):
+            for m in re.finditer(r"^\s*deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+\S+\s", text, re.M):
                 found.append(m.group(1))
     return [m for m in found if "security" not in m]
 
@@ -261,7 +341,7 @@ def _deb822_mirrors(text: str) -> list[str]:
             for k, _, v in (line.partition(":") for line in stanza.splitlines())
             if not k.lstrip().startswith("#") and v
         )
-        if "deb" in fields.get("types", "").split() and SUITE in fields.get("suites", "").split():
+        if "deb" in fields.get("types", "").split():
             found += fields.get("uris", "").split()
     return found
 
@@ -274,12 +354,12 @@ def vagrant_public_key() -> str:
     return _VAGRANT_PUB
 
 
-def _sources(mirror: str) -> str:
-    return (
-        f"deb {mirror} {SUITE} main\n"
-        f"deb {mirror} {SUITE}-updates main\n"
-        f"deb http://deb.debian.org/debian-security {SUITE}-security main\n"
-    )
+def _sources(rel: Release, mirror: str) -> str:
+    components = " ".join(rel.components)
+    lines = [f"deb {mirror} {rel.suite} {components}", f"deb {mirror} {rel.suite}-updates {components}"]
+    if rel.security:
+        lines.append(f"deb {rel.security} {rel.suite}-security {components}")
+    return "\n".join(lines) + "\n"
 
 
 def _run(argv: list[str], log: Path, what: str) -> None:

@@ -20,6 +20,7 @@ from labgen.cli import (
     failover,
     graph,
     list_,
+    matrix,
     render,
     show,
     ssh,
@@ -47,6 +48,7 @@ app.command("verify")(verify.verify)
 app.command("failover")(failover.failover)
 app.command("down")(down.down)
 app.command("graph")(graph.graph)
+app.command("matrix")(matrix.matrix)
 app.add_typer(box.app, name="box")
 app.command("doctor")(doctor.doctor)
 

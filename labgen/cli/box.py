@@ -25,13 +25,13 @@ def build(
 ) -> None:
     """Build a box from the Debian registry alone; cached, rebuilt when its recipe changes."""
     from labgen.boxes import rootfs
+    from labgen.boxes.releases import release
     from labgen.errors import LabgenError
     from labgen.progress import Progress
 
     if kind not in ("nspawn", "libvirt", "all"):
         raise LabgenError(f"--for {kind}: use nspawn, libvirt or all")
-    if name != rootfs.DEFAULT:
-        raise LabgenError(f"unknown box {name!r}; labgen builds: {rootfs.DEFAULT}")
+    release(name)
     progress = Progress(console=console)
     root = rootfs.build(name, progress, force=force)
     console.print(f"container root {name}: {root}")
@@ -56,25 +56,51 @@ def export(
 
 @app.command("list")
 def list_boxes(as_json: Json = False) -> None:
-    """The boxes and roots on this host, and whether each matches its recipe."""
-    from labgen.boxes import rootfs
-    from labgen.providers.libvirt import vagrant_box
-
-    rows = [
-        {
-            "name": rootfs.DEFAULT,
-            "kind": "nspawn root",
-            "path": str(rootfs.root_path()),
-            "built": rootfs.root_path().is_dir(),
-            "current": rootfs.is_current(),
-        },
-    ]
-    rows.append(vagrant_box.describe(rootfs.DEFAULT))
+    """Every release's container root and vagrant box: built, current, daemon versions, size."""
+    rows = box_rows()
     if as_json:
         print_json(rows)
         return
+    from rich.table import Table
+
+    table = Table("box", "kind", "state", "daemons", "size", "built", box=None, pad_edge=False)
     for row in rows:
         state = "current" if row["current"] else ("outdated" if row["built"] else "not built")
-        console.print(
-            f"{row['name']:<12} {row['kind']:<14} {state:<10} {row['path']}", highlight=False, soft_wrap=True
-        )
+        daemons = " ".join(f"{pkg} {version}" for pkg, version in row["versions"].items())
+        size = f"{row['size_bytes'] / 2**20:.0f} MiB" if row["size_bytes"] else ""
+        table.add_row(row["name"], row["kind"], state, daemons, size, row["built_at"] or "")
+    console.print(table)
+
+
+def box_rows() -> list[dict]:
+    """One row per release and kind; versions are the lab daemons the build found installed."""
+    from labgen.boxes import rootfs
+    from labgen.boxes.releases import releases
+    from labgen.providers.libvirt import vagrant_box
+
+    rows = []
+    for rel in releases().values():
+        built = rootfs.manifest(rel.name) if rootfs.root_path(rel.name).is_dir() else {}
+        common = {
+            "name": rel.name,
+            "release": f"{rel.distro} {rel.version} ({rel.suite})",
+            "versions": {pkg: upstream(v) for pkg, v in built.get("versions", {}).items()},
+            "built_at": built.get("built_at"),
+            "build_s": built.get("build_s"),
+        }
+        root = {
+            "kind": "nspawn root",
+            "path": str(rootfs.root_path(rel.name)),
+            "built": rootfs.root_path(rel.name).is_dir(),
+            "current": rootfs.is_current(rel.name),
+            "recipe": rootfs.recipe_hash(rel.name),
+            "size_bytes": built.get("size_bytes"),
+        }
+        rows.append({**common, **root})
+        rows.append({**common, **vagrant_box.describe(rel.name)})
+    return rows
+
+
+def upstream(version: str) -> str:
+    """1:2.2.7-1+deb12u1 reads 2.2.7: the daemon's own version, without Debian's epoch and revision."""
+    return version.split(":", 1)[-1].split("-", 1)[0].split("+", 1)[0]

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from labgen.errors import LabgenError
+
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 Sets = Annotated[
     list[str] | None,
@@ -18,3 +20,19 @@ Provider = Annotated[
 ]
 LabName = Annotated[str, typer.Argument(help="The lab's name (defaults to its blueprint's at `up`).")]
 Blueprint = Annotated[str, typer.Argument(help="A blueprint name (see `labgen list`) or a path.")]
+Box = Annotated[
+    str | None,
+    typer.Option(
+        "--box", help="The release every node boots from (see `labgen box list`); default: the blueprint's."
+    ),
+]
+
+
+def with_box(sets: list[str] | None, box: str | None) -> list[str]:
+    """--box is a --set of the blueprint's box (checked here first, to name --box in the error)."""
+    if box:
+        from labgen.boxes.releases import releases
+
+        if box not in releases():
+            raise LabgenError(f"--box {box}: unknown box; labgen builds: {', '.join(releases())}")
+    return [*(sets or []), *([f"box={box}"] if box else [])]

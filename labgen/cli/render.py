@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from labgen.cli.options import Blueprint, Provider, Sets
+from labgen.cli.options import Blueprint, Box, Provider, Sets, with_box
 from labgen.cli.output import console
 
 
@@ -18,6 +18,7 @@ def render(
     name: Annotated[str | None, typer.Option(help="The lab's name.")] = None,
     provider: Provider = "libvirt",
     force: Annotated[bool, typer.Option(help="Replace a non-empty output directory.")] = False,
+    box: Box = None,
 ) -> None:
     """Write the lab directory: Vagrantfile, provisioners, configs, tests, lab.json."""
     from labgen import paths
@@ -27,7 +28,7 @@ def render(
     labs = paths.labs_dir().resolve()
     if output.resolve() == labs or labs in output.resolve().parents:
         raise LabgenError(f"-o {output}: {labs} holds the labs `labgen up` runs; render somewhere else")
-    lab = render_lab(blueprint, output, name=name, provider=provider, sets=set_ or [], force=force)
+    lab = render_lab(blueprint, output, name=name, provider=provider, sets=with_box(set_, box), force=force)
     console.print(f"rendered lab [bold]{lab.name}[/] ({lab.spec.blueprint}) into {lab.path}")
     for skip in lab.spec.skipped:
         console.print(f"[yellow]skipped:[/] {skip.what}: {skip.reason}")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from labgen.cli.options import Blueprint, Provider, Sets
+from labgen.cli.options import Blueprint, Box, Provider, Sets, with_box
 from labgen.cli.output import console, errors
 
 
@@ -15,19 +15,24 @@ def up(
     name: Annotated[str | None, typer.Option(help="The lab's name; defaults to the blueprint's.")] = None,
     provider: Provider = "libvirt",
     set_: Sets = None,
+    box: Box = None,
 ) -> None:
     """Render the lab, start its machines, provision them, and show where the VIP is."""
     from labgen.labs import check_lab_name
     from labgen.locks import lab_lock
     from labgen.model.load import load_blueprint
 
-    bp, _ = load_blueprint(blueprint, set_ or [])
+    sets = with_box(set_, box)
+    bp, _ = load_blueprint(blueprint, sets)
     lab_name = check_lab_name(name or bp.name)
+    boxes = {node.box or bp.box for node in bp.nodes}
     with lab_lock(lab_name, "up"):
-        _up(blueprint, bp.name, lab_name, provider, set_ or [])
+        _up(blueprint, bp.name, lab_name, provider, sets, boxes)
 
 
-def _up(blueprint: str, bp_name: str, lab_name: str, provider_name: str, sets: list[str]) -> None:
+def _up(
+    blueprint: str, bp_name: str, lab_name: str, provider_name: str, sets: list[str], boxes: set[str]
+) -> None:
     from labgen.lab import is_lab_dir
     from labgen.labs import lab_dir, provider_for
     from labgen.observe import settle_time, wait_vip_on
@@ -39,7 +44,7 @@ def _up(blueprint: str, bp_name: str, lab_name: str, provider_name: str, sets: l
     if is_lab_dir(folder):
         _already_there(lab_name)
         return
-    _check_host(provider_class(provider_name))
+    _check_host(provider_class(provider_name), boxes)
     provider_class(provider_name).prepare_host()
     progress = Progress(console=console)
     with progress.step(f"render {bp_name} as lab {lab_name}"):
@@ -103,10 +108,10 @@ def _already_there(name: str) -> None:
     )
 
 
-def _check_host(provider_cls) -> None:
+def _check_host(provider_cls, boxes: set[str]) -> None:
     from labgen.errors import LabgenError
 
-    missing = provider_cls.missing()
+    missing = provider_cls.missing(boxes)
     if missing:
         piece, command = missing[0]
         more = f" ({len(missing) - 1} more: see `labgen doctor`)" if len(missing) > 1 else ""

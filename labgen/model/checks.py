@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from ipaddress import IPv4Address
 
 from labgen import protocols
+from labgen.boxes.releases import releases
 from labgen.model.blueprint import Blueprint
 from labgen.protocols.base import Loc
 
@@ -24,6 +25,15 @@ def problems(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
     yield from protocols.of(bp).checks(bp)
     yield from _page_in_web_root(bp)
     yield from _claim_ids(bp)
+    yield from _known_boxes(bp)
+
+
+def _known_boxes(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
+    boxes = [(("box",), bp.box)] + [(("nodes", i, "box"), n.box) for i, n in enumerate(bp.nodes) if n.box]
+    known = releases()
+    for loc, box in boxes:
+        if box not in known:
+            yield loc, f"unknown box {box!r}; labgen builds: {', '.join(known)}"
 
 
 def _names(bp: Blueprint) -> Iterator[tuple[Loc, str]]:

@@ -119,6 +119,12 @@ def master_down_ms(advert: float, priority: int) -> tuple[float, str]:
     )
 
 
+def genhash_command(version: tuple[int, ...]) -> str:
+    """The tutorial's `genhash`: its own program up to keepalived 2.1, `keepalived --genhash` since
+    2.2 (Debian 12 and 13 ship no genhash)."""
+    return "genhash" if version < (2, 2) else "keepalived --genhash"
+
+
 def real_servers_in(table: str) -> set[str]:
     """The real servers in `ipvsadm -L -n` output (its "-> RemoteAddress:Port" heading is not one)."""
     return set(_REAL_SERVER.findall(table))

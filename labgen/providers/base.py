@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import subprocess
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
+from labgen.boxes.releases import DEFAULT as DEFAULT_BOX
 from labgen.lab import Lab
 from labgen.progress import Progress
 from labgen.verify.poll import wait_for
@@ -46,8 +48,9 @@ class Provider(ABC):
 
     @classmethod
     @abstractmethod
-    def missing(cls) -> list[tuple[str, str]]:
-        """What this host lacks for this provider: (missing piece, command that installs it)."""
+    def missing(cls, boxes: Iterable[str] = (DEFAULT_BOX,)) -> list[tuple[str, str]]:
+        """What this host lacks for this provider and these boxes: (missing piece, command that
+        installs it)."""
 
     @classmethod
     def prepare_host(cls) -> None:

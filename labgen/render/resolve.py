@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from labgen import protocols
+from labgen.boxes.releases import release
 from labgen.lab import ClaimSpec, Departure, LabSpec, NetworkSpec, NodeSpec, Skip
 from labgen.labs import check_lab_name
 from labgen.model.blueprint import Blueprint
@@ -39,6 +40,7 @@ def resolve(bp: Blueprint, name: str, provider: str, features: dict[str, bool]) 
                 hostname=node.hostname or node.name,
                 role=node.role,
                 box=node.box or bp.box,
+                daemons=release(node.box or bp.box).daemons,
                 addresses={net: str(addr) for net, addr in node.addresses.items()},
             )
             for node in bp.nodes
@@ -49,9 +51,16 @@ def resolve(bp: Blueprint, name: str, provider: str, features: dict[str, bool]) 
         skipped=skips(bp, features),
         params=bp.protocol_params.model_dump(mode="json"),
         pages={node.name: node.page for node in bp.nodes},
-        departures=[Departure(**d.model_dump()) for d in bp.departures],
+        departures=[Departure(**d.model_dump()) for d in bp.departures] + release_departures(bp),
         claims=[ClaimSpec(**c.model_dump()) for c in bp.claims],
     )
+
+
+def release_departures(bp: Blueprint) -> list[Departure]:
+    """What differs on the releases the lab's nodes boot, each said once."""
+    boxes = sorted({node.box or bp.box for node in bp.nodes})
+    found = [d for box in boxes for d in release(box).departures_for(bp.packages)]
+    return [Departure(what=d.what, why=d.why) for d in found]
 
 
 def skips(bp: Blueprint, features: dict[str, bool]) -> list[Skip]:

@@ -170,6 +170,17 @@ def test_freeze_makes_node_unreachable_and_thaw_restores(provider):
     wait_for(lambda: http(provider, PUBLIC["lb1"]), 15, "lb1 answering again after thaw")
 
 
+def test_each_node_has_cgroups_of_its_own(provider):
+    """Two containers must never share a service's cgroup: a systemd tracking on the unified
+    hierarchy would wait for the other node's processes before a killed service counts as stopped."""
+    for node in ("lb0", "lb1"):
+        table = Path(f"/proc/{provider._init_pid(node)}/cgroup").read_text().splitlines()
+        tracking = [line for line in table if line.startswith("0::") or ":name=systemd:" in line]
+        assert tracking, f"{node}: no tracking hierarchy in {table}"
+        for line in tracking:
+            assert f"/labgen/{provider.machine(node)}" in line, f"{node}: init not in its own cgroup: {line}"
+
+
 def power_cycle(provider: NspawnProvider, node: str) -> None:
     provider.power(node, False)
     assert provider.status()[node] == "stopped"

@@ -2,6 +2,8 @@
 
 import re
 
+from labgen.protocols.keepalived import genhash_command
+
 CONF = "/etc/keepalived/keepalived.conf"
 
 
@@ -31,15 +33,16 @@ def test_both_nodes_share_the_vrrp_password(hosts):
     assert all(len(p) <= 8 for p in next(iter(values))), "VRRP PASS keeps only 8 characters"
 
 
-def test_health_check_digests_match_the_served_pages(host, spec):
+def test_health_check_digests_match_the_served_pages(host, spec, node):
     """What keepalived's check will compute: genhash on the configured path of each real server."""
     conf = host.file(CONF).content_string
+    genhash_of = genhash_command(spec.node(node).daemon_version("keepalived"))
     for server in spec.nodes:
         address = server.addresses["vlan"]
         block = conf.split(f"real_server {address} ")[1].split("real_server")[0]
         configured = re.search(r"digest ([0-9a-f]{32})", block).group(1)
         path = re.search(r"path (\S+)", block).group(1)
-        genhash = host.check_output(f"keepalived --genhash -s {address} -p {spec.http_port} -u {path}")
+        genhash = host.check_output(f"{genhash_of} -s {address} -p {spec.http_port} -u {path}")
         served = re.search(r"[0-9a-f]{32}", genhash.split("MD5SUM")[-1]).group(0)
         assert configured == served, (
             f"{server.name}: keepalived.conf says {configured}, genhash says {served}"

@@ -23,7 +23,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar, TextIO
@@ -31,6 +31,8 @@ from typing import ClassVar, TextIO
 import vagrant
 
 from labgen import netns
+from labgen.boxes.releases import DEFAULT as DEFAULT_BOX
+from labgen.boxes.releases import release
 from labgen.errors import LabgenError
 from labgen.lab import LabSpec
 from labgen.progress import Progress
@@ -60,9 +62,16 @@ def render_context(spec: LabSpec) -> dict:
             name: str(ipaddress.ip_network(net.cidr, strict=False).netmask)
             for name, net in spec.networks.items()
         },
-        "box": vagrant_box.box_name(),
+        "box": ", ".join(sorted({vagrant_box_for(node.box) for node in spec.nodes})),
+        "release": ", ".join(_release_text(box) for box in spec.boxes),
         "boxes": {node.name: vagrant_box_for(node.box) for node in spec.nodes},
     }
+
+
+def _release_text(box: str) -> str:
+    """debian-13 reads "Debian 13, trixie" in the Vagrantfile's header."""
+    rel = release(box)
+    return f"{rel.distro.capitalize()} {rel.version}, {rel.suite}"
 
 
 def network_name(spec: LabSpec, network: str) -> str:
@@ -123,15 +132,17 @@ class LibvirtProvider(Provider):
         libvirtd.kvm_works()
 
     @classmethod
-    def missing(cls) -> list[tuple[str, str]]:
+    def missing(cls, boxes: Iterable[str] = (DEFAULT_BOX,)) -> list[tuple[str, str]]:
         found = []
         for tool, piece, package in _TOOLS:
             if shutil.which(tool) is None and not Path(tool).exists():
                 found.append((piece, f"apt-get install {package}"))
         if not _plugin_installed():
             found.append(("the vagrant-libvirt plugin", "apt-get install vagrant-libvirt"))
-        if not vagrant_box.is_current():
-            found.append((f"the box {vagrant_box.box_name()}", "labgen box build --for libvirt"))
+        for box in sorted({box for box in boxes if "/" not in box}):  # not a public vagrant box
+            if not vagrant_box.is_current(box):
+                build = f"labgen box build {box} --for libvirt"
+                found.append((f"the box {vagrant_box.box_name(box)}", build))
         return found
 
     # --- lifecycle ----------------------------------------------------------------------------

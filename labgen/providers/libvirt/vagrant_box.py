@@ -36,7 +36,7 @@ BOX_RECIPE: dict = {
 }
 
 _BOX_VAGRANTFILE = """\
-# labgen box: Debian 12 booted directly from the kernel and initrd shipped in this box
+# labgen box {name}: booted directly from the kernel and initrd shipped in this box
 # (no boot loader, no partition table: the disk is one ext4 file system, /dev/vda).
 Vagrant.configure("2") do |config|
   # Saves Vagrant probing the guest OS over ssh (about 15 s per machine under TCG).
@@ -91,9 +91,9 @@ def pool_volume_name(name: str = rootfs.DEFAULT) -> str:
     return f"{prefix}_vagrant_box_image_0_{mtime}_box.img"
 
 
-def recipe_hash() -> str:
+def recipe_hash(name: str = rootfs.DEFAULT) -> str:
     """The root's recipe hash and the box recipe together: a change in either means a rebuild."""
-    both = json.dumps({"root": rootfs.recipe_hash(), "box": BOX_RECIPE}, sort_keys=True)
+    both = json.dumps({"root": rootfs.recipe_hash(name), "box": BOX_RECIPE}, sort_keys=True)
     return hashlib.sha256(both.encode()).hexdigest()
 
 
@@ -103,17 +103,19 @@ def is_current(name: str = rootfs.DEFAULT) -> bool:
         metadata = json.loads((box_dir(name) / "metadata.json").read_text())
     except (FileNotFoundError, ValueError):
         return False
-    return metadata.get("labgen_recipe") == recipe_hash() and image_path(name).is_file()
+    return metadata.get("labgen_recipe") == recipe_hash(name) and image_path(name).is_file()
 
 
 def describe(name: str = rootfs.DEFAULT) -> dict:
     """One row of `labgen box list`."""
+    image = image_path(name)
     return {
-        "name": name,
         "kind": "vagrant box",
         "path": str(box_dir(name)),
-        "built": image_path(name).is_file(),
+        "built": image.is_file(),
         "current": is_current(name),
+        "recipe": recipe_hash(name),
+        "size_bytes": image.stat().st_size if image.is_file() else None,
     }
 
 
@@ -130,7 +132,7 @@ def build(name: str = rootfs.DEFAULT, progress: Progress | None = None, force: b
     staging.mkdir(parents=True)
     begun = time.monotonic()
     try:
-        _stage(root, staging, progress)
+        _stage(name, root, staging, progress)
         box_file = staging.with_suffix(".box")
         with progress.step("packing the box (plain tar)"):
             _tar(staging, box_file)
@@ -143,7 +145,7 @@ def build(name: str = rootfs.DEFAULT, progress: Progress | None = None, force: b
     return box_name(name)
 
 
-def _stage(root: Path, staging: Path, progress: Progress) -> None:
+def _stage(name: str, root: Path, staging: Path, progress: Progress) -> None:
     kernel, initrd = _kernel_and_initrd(root)
     shutil.copyfile(kernel, staging / "vmlinuz")
     shutil.copyfile(initrd, staging / "initrd.img")
@@ -158,10 +160,10 @@ def _stage(root: Path, staging: Path, progress: Progress) -> None:
         "provider": "libvirt",
         "format": "qcow2",
         "virtual_size": BOX_RECIPE["virtual_size_gb"],
-        "labgen_recipe": recipe_hash(),
+        "labgen_recipe": recipe_hash(name),
     }
     (staging / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
-    (staging / "Vagrantfile").write_text(_BOX_VAGRANTFILE.format(cmdline=BOX_RECIPE["cmdline"]))
+    (staging / "Vagrantfile").write_text(_BOX_VAGRANTFILE.format(name=name, cmdline=BOX_RECIPE["cmdline"]))
 
 
 def export(name: str, out: Path) -> Path:

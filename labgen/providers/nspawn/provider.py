@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
@@ -37,6 +38,11 @@ NSPAWN_RUN = Path("/run/systemd/nspawn")
 TMPFS_SOURCE = "labgen-nspawn"  # marks the tmpfs labgen mounted (and may unmount)
 TMPFS_LOCK = Path("/run/lock/labgen-nspawn.lock")  # one lab at a time mounts, spawns on or unmounts it
 FREEZER = Path("/sys/fs/cgroup/freezer/labgen")
+# Each node's own cgroup in each hierarchy a container's systemd tracks its services in. With
+# --keep-unit every container would sit in the caller's cgroup, all of them in one: a systemd that
+# tracks on the unified hierarchy (257, Debian 13) then sees another container's keepalived in its
+# own keepalived.service and waits out the stop timeout before a killed service counts as stopped.
+TRACKING = (Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup/systemd"))
 BOOT_TIMEOUT = 90.0
 NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CAPABILITIES = "CAP_NET_ADMIN,CAP_IPC_LOCK,CAP_SYS_NICE,CAP_SYS_RESOURCE"
@@ -58,7 +64,7 @@ class NspawnProvider(Provider):
         return {"ip_vs": Path("/proc/net/ip_vs").exists()}
 
     @classmethod
-    def missing(cls) -> list[tuple[str, str]]:
+    def missing(cls, boxes: Iterable[str] = (rootfs.DEFAULT,)) -> list[tuple[str, str]]:
         tools = {
             "systemd-nspawn": "apt-get install systemd-container",
             "debootstrap": "apt-get install debootstrap",
@@ -68,9 +74,9 @@ class NspawnProvider(Provider):
             "ssh": "apt-get install openssh-client",
         }
         lacking = [(tool, cmd) for tool, cmd in tools.items() if shutil.which(tool) is None]
-        if not rootfs.is_current():
-            root = rootfs.DEFAULT
-            lacking.append((f"container root {root}", f"labgen box build {root} --for nspawn"))
+        for box in sorted(set(boxes)):
+            if not rootfs.is_current(box):
+                lacking.append((f"container root {box}", f"labgen box build {box} --for nspawn"))
         if os.geteuid() != 0:
             lacking.append(("root privileges", "run labgen with sudo"))
         return lacking
@@ -96,11 +102,16 @@ class NspawnProvider(Provider):
     def _freezer(self, node: str) -> Path:
         return FREEZER / self.machine(node)
 
+    def _cgroups(self, node: str) -> list[Path]:
+        """The node's freezer cgroup and its own cgroup in each tracking hierarchy the host has."""
+        tracking = [root / "labgen" for root in TRACKING if (root / "cgroup.procs").exists()]
+        return [self._freezer(node), *(group / self.machine(node) for group in tracking)]
+
     # ---- up ----------------------------------------------------------------------------------
 
     def up(self, progress: Progress) -> None:
         """Networks, overlays, boot and provisioning (nodes in parallel), setup of each node."""
-        missing = self.missing()
+        missing = self.missing(self.spec.boxes)
         if missing:
             piece, command = missing[0]
             raise LabgenError(f"nspawn provider: {piece} is missing; fix: {command}")
@@ -140,7 +151,8 @@ class NspawnProvider(Provider):
         base = self._node_dir(node)
         for sub in ("upper", "work", "root"):
             (base / sub).mkdir(parents=True, exist_ok=True)
-        options = f"lowerdir={rootfs.root_path()},upperdir={base / 'upper'},workdir={base / 'work'}"
+        lower = rootfs.root_path(self.spec.node(node).box)
+        options = f"lowerdir={lower},upperdir={base / 'upper'},workdir={base / 'work'}"
         _host(["mount", "-t", "overlay", "overlay", "-o", options, str(merged)])
 
     def _plug(self, node: str) -> None:
@@ -153,17 +165,18 @@ class NspawnProvider(Provider):
             netns.add_node_link(self.spec, ns, name, network.interface)
 
     def _spawn(self, node: str) -> None:
-        """systemd-nspawn -b in the background, inside its own freezer cgroup from the start."""
-        freezer = self._freezer(node)
-        freezer.mkdir(parents=True, exist_ok=True)
+        """systemd-nspawn -b in the background, inside its own cgroups from the start."""
+        groups = self._cgroups(node)
+        for group in groups:
+            group.mkdir(parents=True, exist_ok=True)
         argv = [
             "systemd-nspawn", "-b", "-D", str(self._merged(node)), "-M", self.machine(node),
             f"--network-namespace-path=/run/netns/{self.machine(node)}",
             "--register=no", "--keep-unit", "--console=passive", "--link-journal=no",
             "--resolv-conf=off", "--timezone=off", f"--capability={CAPABILITIES}",
         ]
-        # the shell puts itself into the freezer cgroup, then becomes nspawn (same PID)
-        join = f'echo $$ > {freezer}/cgroup.procs && exec "$@"'
+        # the shell puts itself into the node's cgroups, then becomes nspawn (same PID)
+        join = " && ".join([*(f"echo $$ > {group}/cgroup.procs" for group in groups), 'exec "$@"'])
         log = (self.lab.logs_dir / f"nspawn-{node}.log").open("a")
         with log:
             # /proc/sys/net writable: provisioners set per-namespace sysctls (ip_forward, rp_filter)
@@ -371,11 +384,12 @@ ip link set eth0 up
         for node in names:
             _unmount(self._merged(node))
             netns.delete_netns(self.machine(node))
-            with contextlib.suppress(OSError):
-                self._freezer(node).rmdir()
+            for group in self._cgroups(node):
+                _remove_cgroup(group)
         netns.delete_lab_network(self.spec)
-        with contextlib.suppress(OSError):
-            FREEZER.rmdir()
+        for group in {group.parent for group in self._cgroups(names[0])}:
+            with contextlib.suppress(OSError):
+                group.rmdir()  # labgen's own, once no lab uses it
         with host_lock(TMPFS_LOCK, "nspawn's tmpfs", HOST_TIMEOUT):
             _release_nspawn_tmpfs()
         _remove_tree(self.lab.path / "state")
@@ -477,6 +491,18 @@ ip link set eth0 up
 def _unmount(path: Path) -> None:
     if host.is_mount(path):
         _host(["umount", str(path)])
+
+
+def _remove_cgroup(group: Path) -> None:
+    """A node's cgroup and what its systemd made below it, deepest first (a cgroup is removed
+    with rmdir once it holds no process; its files go with it)."""
+    if not group.is_dir():
+        return
+    for folder in sorted((p for p in group.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+    with contextlib.suppress(OSError):
+        group.rmdir()
 
 
 def _ensure_nspawn_tmpfs() -> None:

@@ -86,6 +86,8 @@ class LabSpec(BaseModel):
     skipped: list[Skip] = []
     params: dict  # the blueprint's service parameters, resolved (secrets filled in)
     pages: dict[str, str]  # node -> the page served on the VIP by that node
+    packages: list[str] = []  # what the provisioner installs (the blueprint's packages:)
+    services: list[str] = []  # the units it enables and starts, in order (the blueprint's services:)
     departures: list[Departure] = []
     claims: list[ClaimSpec] = []
 

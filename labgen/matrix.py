@@ -62,6 +62,12 @@ class Row:
     def as_dict(self) -> dict:
         return {**asdict(self), "passed": self.passed}
 
+    @classmethod
+    def from_dict(cls, data: dict) -> Row:
+        """A row as as_dict wrote it (`labgen matrix --from`)."""
+        fields = {k: v for k, v in data.items() if k != "passed"}
+        return cls(**{**fields, "failovers": [Failover(**f) for f in fields.get("failovers", [])]})
+
 
 def lab_name(blueprint: str, box: str) -> str:
     """mx-<the blueprint's initials>-<box>: keepalived-rr on debian-13 is mx-kr-debian-13."""

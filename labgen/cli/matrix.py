@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,6 +15,10 @@ Boxes = Annotated[
 ]
 Faults = Annotated[str, typer.Option("--faults", help="Comma-separated faults to measure on each release.")]
 Markdown = Annotated[bool, typer.Option("--markdown", help="The table as Markdown (for docs/platforms.md).")]
+From = Annotated[
+    Path | None,
+    typer.Option("--from", help="Show the rows of an earlier run's --json output instead of running."),
+]
 
 
 def matrix(
@@ -23,6 +28,7 @@ def matrix(
     faults: Faults = "stop,link-down",
     as_json: Json = False,
     markdown: Markdown = False,
+    from_: From = None,
 ) -> None:
     """Up, verify (the whole suite) and measured failovers on each release, then down; exit 1 if
     any release failed."""
@@ -41,12 +47,15 @@ def matrix(
             raise LabgenError(f"--boxes {box}: unknown box; labgen builds: {', '.join(releases())}")
     for fault in faults.split(","):
         check_fault(fault)
-    missing = provider_class(provider).missing(chosen)
+    missing = provider_class(provider).missing(chosen) if from_ is None else []
     if missing:
         raise LabgenError(f"this host lacks {missing[0][0]} for {provider}; run: {missing[0][1]}")
-    plan = Plan(blueprint, bp.packages, provider, faults.split(","))
-    progress = Progress(console=console if not (as_json or markdown) else None)
-    rows = [run_release(plan, box, progress) for box in chosen]
+    if from_ is not None:
+        rows = rows_from(from_)
+    else:
+        plan = Plan(blueprint, bp.packages, provider, faults.split(","))
+        progress = Progress(console=console if not (as_json or markdown) else None)
+        rows = [run_release(plan, box, progress) for box in chosen]
     if as_json:
         print_json([row.as_dict() for row in rows])
     elif markdown:
@@ -55,6 +64,19 @@ def matrix(
         _print_table(rows)
     if not all(row.passed for row in rows):
         raise typer.Exit(1)
+
+
+def rows_from(path: Path) -> list:
+    """The rows of an earlier `labgen matrix --json`; one line if the file is not one."""
+    import json
+
+    from labgen.errors import LabgenError
+    from labgen.matrix import Row
+
+    try:
+        return [Row.from_dict(item) for item in json.loads(path.read_text())]
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise LabgenError(f"--from {path}: not the output of `labgen matrix --json` ({exc})") from None
 
 
 def columns(rows) -> list[tuple[str, list[str]]]:
@@ -86,13 +108,14 @@ def markdown_table(blueprint: str, rows) -> str:
 def _print_table(rows) -> None:
     from rich.table import Table
 
-    cols = columns(rows)
+    cols = [(heading, cells) for heading, cells in columns(rows) if heading != "daemons"]
     table = Table(*(h for h, _ in cols))
     for i in range(len(rows)):
         table.add_row(*(cells[i] for _, cells in cols))
     console.print(table)
-    for row in rows:
-        console.print(f"[dim]{row.box}: log {row.log}[/]", highlight=False)
+    daemons = dict(columns(rows))["daemons"]
+    for row, versions in zip(rows, daemons, strict=True):
+        console.print(f"{row.box}: {versions}\n  [dim]log: {row.log}[/]", highlight=False)
 
 
 def _tests(row) -> str:
@@ -103,8 +126,11 @@ def _claims(row) -> str:
     if not row.claims:
         return "—"
     passed = sum(verdict == "passed" for verdict in row.claims.values())
+    skipped = sum(verdict == "skipped" for verdict in row.claims.values())
     failed = [claim for claim, verdict in row.claims.items() if verdict == "failed"]
-    return f"{passed}/{len(row.claims)}" + (f" (failed: {', '.join(failed)})" if failed else "")
+    notes = [f"{skipped} skipped"] if skipped else []
+    notes += [f"failed: {', '.join(failed)}"] if failed else []
+    return f"{passed}/{len(row.claims)}" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def _failover(row, i: int) -> str:

@@ -243,7 +243,7 @@ def _check_folders(bp: Blueprint, source: Source, data: CommentedMap) -> None:
 
 def _test_exists(folder: Path, test: str) -> bool:
     """test_x.py::test_y names a function defined at the top of that file of the suite, or one it
-    imports from labgen's shared suites (labgen.verify.suites)."""
+    imports from labgen's shared suites (labgen.verify.suites), by its own name or as test_y."""
     file, function = test.split("::")
     try:
         tree = ast.parse((folder / file).read_text())
@@ -253,6 +253,6 @@ def _test_exists(folder: Path, test: str) -> bool:
         if isinstance(node, ast.FunctionDef) and node.name == function:
             return True
         shared = isinstance(node, ast.ImportFrom) and (node.module or "").startswith("labgen.verify.suites.")
-        if shared and any(alias.name == function and alias.asname is None for alias in node.names):
+        if shared and any((alias.asname or alias.name) == function for alias in node.names):
             return True
     return False

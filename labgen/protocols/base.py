@@ -47,6 +47,9 @@ class Protocol:
     # seconds a clean handover (the daemon stopped in order, a reboot's shutdown) may cost a
     # client on a real CPU
     clean_handover_s: float = 2
+    # the faults of the preferred node after which the backup takes over and the preferred node
+    # takes back once it is undone (labgen.verify.suites.failover)
+    takeover_faults: tuple[str, ...] = ("stop", "crash", "freeze")
 
     def checks(self, bp) -> Iterator[tuple[Loc, str]]:
         """The protocol's rules across the blueprint: (where in the YAML, what is wrong)."""

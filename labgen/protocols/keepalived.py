@@ -148,6 +148,7 @@ class KeepalivedProtocol(Protocol):
     secret_field = "auth_pass"
     network_fields = ("network",)
     vip_network_field = "network"
+    takeover_faults = ("stop", "crash", "freeze", "link-down")
 
     def checks(self, bp) -> Iterator[tuple[Loc, str]]:
         k = bp.keepalived

@@ -73,6 +73,8 @@ class PacemakerProtocol(Protocol):
     # nginx stopped, the IP released, then taken on lb1 and nginx started there (systemd
     # resources are polled: a start takes about 2 s); measured 2.7 s on nspawn
     clean_handover_s = 5
+    # a crashed pacemaker leaves the IP where it was, and without fencing the peer takes it too
+    takeover_faults = ("stop", "freeze", "link-down", "reset")
 
     def with_secret(self, section):
         return section if section.secret else section.model_copy(update={"secret": secrets.token_hex(64)})

@@ -51,6 +51,8 @@ def resolve(bp: Blueprint, name: str, provider: str, features: dict[str, bool]) 
         skipped=skips(bp, features),
         params=bp.protocol_params.model_dump(mode="json"),
         pages={node.name: node.page for node in bp.nodes},
+        packages=list(bp.packages),
+        services=list(bp.services),
         departures=[Departure(**d.model_dump()) for d in bp.departures] + release_departures(bp),
         claims=[ClaimSpec(**c.model_dump()) for c in bp.claims],
     )

@@ -37,10 +37,31 @@ def suite_lab_dir(start: Path) -> Path:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Tests taking `node` run once per node of the lab, named after it."""
-    if "node" in metafunc.fixturenames:
-        spec = Lab(suite_lab_dir(Path(str(metafunc.config.rootpath)))).spec
-        metafunc.parametrize("node", [n.name for n in spec.nodes])
+    """Tests taking `node` run once per node of the lab, named after it; `package` and `service`
+    once per package and service of the blueprint (labgen.verify.suites.install); `takeover_fault`
+    once per fault its protocol takes over from (labgen.verify.suites.failover)."""
+    wanted = [n for n in ("node", "package", "service", "takeover_fault") if n in metafunc.fixturenames]
+    if not wanted:
+        return
+    spec = Lab(suite_lab_dir(Path(str(metafunc.config.rootpath)))).spec
+    values = {
+        "node": [n.name for n in spec.nodes],
+        "package": spec.packages,
+        "service": spec.services,
+        "takeover_fault": list(protocols.of(spec).takeover_faults),
+    }
+    for name in wanted:
+        if not _parametrized_by_hand(metafunc, name):
+            metafunc.parametrize(name, values[name])
+
+
+def _parametrized_by_hand(metafunc: pytest.Metafunc, name: str) -> bool:
+    """A suite's own @pytest.mark.parametrize of the name wins over the lab's values."""
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0] if marker.args else marker.kwargs.get("argnames", "")
+        if name in ([n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)):
+            return True
+    return False
 
 
 @pytest.fixture(scope="session")

@@ -8,21 +8,16 @@ import pytest
 
 from labgen.model.grammar import seconds
 from labgen.protocols.heartbeat import RQSTDELAY_S
-from labgen.verify.behaviour import failover_and_back
 from labgen.verify.failover import measure
 from labgen.verify.suites.failover import (
     agent_allowance,
     test_a_reboot_of_lb0_keeps_the_results_coming_in,
+    test_lb1_takes_over_and_lb0_takes_back,
     test_stop_moves_the_ip_and_lb1_serves_its_own_page,
 )
 
 # A clean handover runs heartbeat's IPaddr agent twice (release on lb0, take on lb1), each run
 # several seconds slower on emulated VMs (agent_allowance).
-
-
-@pytest.mark.parametrize("fault", ["stop", "crash", "freeze"])
-def test_lb1_takes_over_and_lb0_takes_back(provider, client, macs, restore, fault):
-    failover_and_back(provider, client, macs, fault)
 
 
 @pytest.mark.parametrize("fault", ["stop", "crash"])

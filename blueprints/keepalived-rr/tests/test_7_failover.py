@@ -12,17 +12,14 @@ from labgen.protocols.keepalived import lvs_pool
 from labgen.verify.behaviour import (
     backup_name,
     bypass_rules,
-    failover_and_back,
     new_client_addresses,
     wait_vip_seen_on,
 )
 from labgen.verify.failover import measure
 from labgen.verify.poll import wait_for
-
-
-@pytest.mark.parametrize("fault", ["stop", "crash", "freeze", "link-down"])
-def test_backup_takes_over_and_master_takes_back(provider, client, macs, restore, fault):
-    failover_and_back(provider, client, macs, fault)
+from labgen.verify.suites.failover import (
+    test_lb1_takes_over_and_lb0_takes_back as test_backup_takes_over_and_master_takes_back,
+)
 
 
 @pytest.mark.parametrize("fault", ["stop", "crash"])

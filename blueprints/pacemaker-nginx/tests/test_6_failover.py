@@ -7,18 +7,13 @@ import pytest
 
 from labgen import protocols
 from labgen.protocols.pacemaker import consensus_ms, membership_s
-from labgen.verify.behaviour import failover_and_back
 from labgen.verify.failover import measure
 from labgen.verify.suites.failover import (
     agent_allowance,
     test_a_reboot_of_lb0_keeps_the_results_coming_in,
+    test_lb1_takes_over_and_lb0_takes_back,
     test_stop_moves_the_ip_and_lb1_serves_its_own_page,
 )
-
-
-@pytest.mark.parametrize("fault", ["stop", "freeze", "link-down", "reset"])
-def test_lb1_takes_over_and_lb0_takes_back(provider, client, macs, restore, fault):
-    failover_and_back(provider, client, macs, fault)
 
 
 @pytest.mark.parametrize("fault", ["stop", "link-down"])

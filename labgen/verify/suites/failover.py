@@ -5,7 +5,7 @@ coming in on your local computer"."""
 
 from labgen import protocols
 from labgen.observe import serving_bound, settle_time, wait_vip_on
-from labgen.verify.behaviour import backup_name
+from labgen.verify.behaviour import backup_name, failover_and_back
 from labgen.verify.failover import measure
 
 
@@ -13,6 +13,11 @@ def agent_allowance(spec, runs: int) -> float:
     """Seconds to allow for `runs` runs of the protocol's resource agent on emulated VMs (TCG),
     where a shell-script agent takes several seconds more than on a real CPU."""
     return runs * protocols.of(spec).agent_under_tcg_s if spec.provider == "libvirt" else 0
+
+
+def test_lb1_takes_over_and_lb0_takes_back(provider, client, macs, restore, takeover_fault):
+    """Each fault the protocol takes over from: lb1 holds the VIP and serves; undone, lb0 takes back."""
+    failover_and_back(provider, client, macs, takeover_fault)
 
 
 def test_stop_moves_the_ip_and_lb1_serves_its_own_page(provider, client, spec, restore):

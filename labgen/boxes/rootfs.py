@@ -157,13 +157,14 @@ def build(name: str = DEFAULT, progress: Progress | None = None, force: bool = F
     if shutil.which("debootstrap") is None:
         raise LabgenError("debootstrap is missing: apt-get install debootstrap")
     _refuse_if_in_use(root)
-    archive = reachable_archive(release(name))
-    _require_keyring(release(name))
+    rel = release(name)
+    archive = reachable_archive(rel)
+    _require_keyring(rel)
     box_dir(name).mkdir(parents=True, exist_ok=True)
     with _build_lock(name):
         if is_current(name) and not force:  # another labgen built it while we waited
             return root
-        return _build_locked(release(name), archive, progress)
+        return _build_locked(rel, archive, progress)
 
 
 def _build_locked(rel: Release, archive: str, progress: Progress) -> Path:

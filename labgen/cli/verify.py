@@ -25,6 +25,11 @@ def verify(
     exitfirst: Annotated[
         bool, typer.Option("--exitfirst", "-x", help="Stop at the first failing test.")
     ] = False,
+    quick: Annotated[
+        bool,
+        typer.Option("--quick", help="Configuration and steady state only: no fault is injected, "
+                     "nothing is broken (seconds on containers; for students checking their work)."),
+    ] = False,
 ) -> None:
     """Run the lab's tests: configuration as the tutorial writes it, and failover behaviour."""
     import subprocess
@@ -57,6 +62,8 @@ def verify(
         argv += ["-k", keyword]
     if exitfirst:
         argv.append("--exitfirst")
+    if quick:
+        argv += ["-m", "not disruptive"]
     with lab_lock(lab, "verify"):
         done = subprocess.run(argv, cwd=found.path, check=False)
     raise typer.Exit(done.returncode)

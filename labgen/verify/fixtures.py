@@ -36,6 +36,23 @@ def suite_lab_dir(start: Path) -> Path:
     raise pytest.UsageError(f"no lab.json above {start}: run the suite from a lab directory")
 
 
+DISRUPTIVE = "disruptive"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{DISRUPTIVE}: the test breaks the lab on purpose (a fault, a broken server) "
+        "and waits for it to heal; `labgen verify --quick` leaves it out"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that takes `restore` injects a fault: it is disruptive without having to say so."""
+    for item in items:
+        if "restore" in getattr(item, "fixturenames", ()):
+            item.add_marker(DISRUPTIVE)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Tests taking `node` run once per node of the lab, named after it; `package` and `service`
     once per package and service of the blueprint (labgen.verify.suites.install); `takeover_fault`

@@ -56,6 +56,7 @@ def test_persistence_keeps_each_client_on_its_server(provider, preferred, client
     assert len({servers[0] for servers in seen.values()}) == 2, f"both clients on one server: {seen}"
 
 
+@pytest.mark.disruptive  # breaks a real server and waits for the health check to see it
 @pytest.mark.parametrize("breakage", ["page changed", "apache stopped"])
 def test_unhealthy_server_leaves_the_pool_and_returns(preferred, backup, spec, breakage):
     address = next(n.addresses["vlan"] for n in spec.nodes if n.role == "backup")

@@ -138,8 +138,9 @@ def naming(path: Path) -> list[int]:
     ]
 
 
-def stop(pids: list[int], timeout: float = 5) -> None:
-    """SIGTERM, SIGKILL whatever is left after timeout, and return once all are reaped."""
+def stop(pids: list[int], timeout: float = 5, *, reaped: bool = True) -> None:
+    """SIGTERM, SIGKILL whatever is left after timeout, and return once all are dead (and reaped,
+    unless told not to wait for the host's init to reap what it adopted)."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
@@ -147,7 +148,8 @@ def stop(pids: list[int], timeout: float = 5) -> None:
         deadline = time.monotonic() + timeout
         while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
             time.sleep(0.05)
-    wait_reaped(pids)
+    if reaped:
+        wait_reaped(pids)
 
 
 def wait_reaped(pids: list[int], timeout: float = 15) -> None:

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 from labgen import host
+from labgen.providers.nspawn import uids
 from labgen.providers.nspawn.provider import FREEZER, TRACKING
 
 
@@ -22,6 +23,7 @@ def snapshot() -> dict[str, set[str]]:
         "processes": nspawns,
         "cgroups": _node_cgroups(),
         "orphaned containers": _orphaned_container_inits(),
+        "uid ranges": {f"{slot.name}: {slot.read_text()}" for slot in uids.SLOTS.glob("*")},
     }
 
 
@@ -31,7 +33,7 @@ def leftovers(before: dict[str, set[str]], ours: list[str]) -> dict[str, set[str
     Host links are compared whole: no lab, ours or not, may ever add one."""
     after = snapshot()
     found = {"links": after["links"] ^ before["links"]}
-    for kind in ("netns", "mounts", "processes", "cgroups"):
+    for kind in ("netns", "mounts", "processes", "cgroups", "uid ranges"):
         found[kind] = {x for x in after[kind] - before[kind] if any(o in x for o in ours)}
     # nameless once their nspawn is gone, and never right on a host: every new one is a leak
     found["orphaned containers"] = after["orphaned containers"] - before["orphaned containers"]

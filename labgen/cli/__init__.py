@@ -14,6 +14,7 @@ import typer
 
 from labgen.cli import (
     box,
+    class_,
     doctor,
     down,
     exec_,
@@ -22,6 +23,7 @@ from labgen.cli import (
     list_,
     matrix,
     render,
+    reset,
     show,
     ssh,
     status,
@@ -46,10 +48,12 @@ app.command("exec", context_settings={"allow_interspersed_args": False})(exec_.e
 app.command("ssh")(ssh.ssh)
 app.command("verify")(verify.verify)
 app.command("failover")(failover.failover)
+app.command("reset")(reset.reset)
 app.command("down")(down.down)
 app.command("graph")(graph.graph)
 app.command("matrix")(matrix.matrix)
 app.add_typer(box.app, name="box")
+app.add_typer(class_.app, name="class")
 app.command("doctor")(doctor.doctor)
 
 

@@ -2,8 +2,11 @@
 
 Each node is an overlay over the one cached Debian root (labgen.boxes.rootfs), its own network
 namespace plugged into the lab's bridges (labgen.netns), and a `systemd-nspawn -b` process whose
-PID is kept in LAB/state/NODE.pid. Everything is named after the lab namespace and the node, so
-down() finds leftovers of an interrupted up() by name, not only through recorded state.
+PID is kept in LAB/state/NODE.pid. A node runs in a private user namespace: its root is a UID of
+the lab's own range on the host (labgen.providers.nspawn.uids), so root in a node is not root on the
+host, and the node owns its network namespace (nspawn makes it; labgen names it and plugs it).
+Everything is named after the lab namespace and the node, so down() finds leftovers of an
+interrupted up() by name, not only through recorded state.
 
 Host facts this relies on (docs/platform.md): no systemd as PID 1 and no host bus
 (--register=no --keep-unit), /run is not a tmpfs (a tmpfs on /run/systemd/nspawn), cgroup v1
@@ -32,6 +35,7 @@ from labgen.lab import Lab
 from labgen.locks import host_lock
 from labgen.progress import Progress
 from labgen.providers.base import EXEC_TIMEOUT, Provider, stdin_from
+from labgen.providers.nspawn import idmap, uids
 from labgen.verify.poll import wait_for
 
 NSPAWN_RUN = Path("/run/systemd/nspawn")
@@ -93,6 +97,10 @@ class NspawnProvider(Provider):
     def _merged(self, node: str) -> Path:
         return self._node_dir(node) / "root"
 
+    def _lower(self, node: str) -> Path:
+        """The box's root, mounted again with its owners shifted into the lab's UID range."""
+        return self._node_dir(node) / "lower"
+
     def _pid_file(self, node: str) -> Path:
         return self.lab.path / "state" / f"{node}.pid"
 
@@ -117,6 +125,9 @@ class NspawnProvider(Provider):
             raise LabgenError(f"nspawn provider: {piece} is missing; fix: {command}")
         with progress.step(f"lab network {self.spec.namespace}"):
             netns.create_lab_network(self.spec)
+        self._boot_and_provision(progress)
+
+    def _boot_and_provision(self, progress: Progress) -> None:
         names = [n.name for n in self.spec.nodes]
         with progress.step(f"booting {', '.join(names)}"):
             for node in names:
@@ -137,29 +148,46 @@ class NspawnProvider(Provider):
             if self._frozen(node):  # up means up: a node left frozen by a fault is thawed
                 self.freeze(node, False)
             return
+        self._kill_orphaned_init(node)
+        netns.delete_netns(self.machine(node))  # a name left by an earlier boot: this one makes its own
         self._mount_overlay(node)
-        self._plug(node)
         # another lab's down must not unmount the tmpfs between its mount and this nspawn's start
         with host_lock(TMPFS_LOCK, "nspawn's tmpfs", HOST_TIMEOUT):
             _ensure_nspawn_tmpfs()
             self._spawn(node)
+        self._plug(node)
 
     def _mount_overlay(self, node: str) -> None:
-        merged = self._merged(node)
+        """The box's root (read-only, shared) under the node's own writable layer.
+
+        The upper layer holds what the node wrote, owned by the lab's UIDs as the host sees them;
+        its root directory belongs to the node's root like the mapped lower one."""
+        merged, lower, base = self._merged(node), self._lower(node), self._node_dir(node)
         if host.is_mount(merged):
             return
-        base = self._node_dir(node)
+        if not host.is_mount(lower):
+            with idmap.user_namespace(self._uid_base()) as userns:
+                idmap.bind_mapped(rootfs.root_path(self.spec.node(node).box), lower, userns)
         for sub in ("upper", "work", "root"):
             (base / sub).mkdir(parents=True, exist_ok=True)
-        lower = rootfs.root_path(self.spec.node(node).box)
+        os.chown(base / "upper", self._uid_base(), self._uid_base())
         options = f"lowerdir={lower},upperdir={base / 'upper'},workdir={base / 'work'}"
         _host(["mount", "-t", "overlay", "overlay", "-o", options, str(merged)])
 
+    def _uid_base(self) -> int:
+        return uids.base(self.lab)
+
     def _plug(self, node: str) -> None:
-        """The node's namespace with eth0 on br-mgmt and one NIC per lab network."""
+        """Name the network namespace nspawn made for the node, then eth0 on br-mgmt and one NIC
+        per lab network in it."""
         ns = self.machine(node)
-        if not netns.netns_exists(ns):
-            _host(["ip", "netns", "add", ns])
+        init = wait_for(lambda: self._init_pid(node),
+                        lambda pid: pid is not None or not self._nspawn_pid(node),
+                        expected=f"the init of {node} to start", timeout=10, interval=0.02)
+        if init is None:
+            raise LabgenError(f"node {node}: systemd-nspawn exited while starting; see "
+                              f"{self.lab.logs_dir / f'nspawn-{node}.log'}")
+        _host(["ip", "netns", "attach", ns, str(init)])
         netns.add_node_link(self.spec, ns, netns.MGMT, netns.MGMT_IFNAME)
         for name, network in self.spec.networks.items():
             netns.add_node_link(self.spec, ns, name, network.interface)
@@ -171,7 +199,10 @@ class NspawnProvider(Provider):
             group.mkdir(parents=True, exist_ok=True)
         argv = [
             "systemd-nspawn", "-b", "-D", str(self._merged(node)), "-M", self.machine(node),
-            f"--network-namespace-path=/run/netns/{self.machine(node)}",
+            # nspawn makes the node's network namespace inside the node's user namespace, so the
+            # node's root may set its addresses, routes, iptables and sysctls; _plug adds the NICs
+            "--private-network", f"--private-users={self._uid_base()}:{idmap.RANGE}",
+            "--private-users-ownership=off",  # the layers are mapped already (_mount_overlay)
             "--register=no", "--keep-unit", "--console=passive", "--link-journal=no",
             "--resolv-conf=off", "--timezone=off", f"--capability={CAPABILITIES}",
         ]
@@ -367,22 +398,29 @@ ip link set eth0 up
         self._wait_booted(node)
         self._configure(node)
 
+    def reset(self, progress: Progress) -> None:
+        """Back to the freshly provisioned lab: each node's writable layer dropped, a fresh boot of
+        the box, the same provisioning as `up` (same secrets, addresses and networks)."""
+        names = [n.name for n in self.spec.nodes]
+        with progress.step(f"dropping what {', '.join(names)} wrote"):
+            self._stop_ssh_masters()  # their connections die with the nodes
+            self._kill_all(names)
+            for node in names:
+                _unmount(self._merged(node))
+                for layer in ("upper", "work"):
+                    _remove_tree(self._node_dir(node) / layer)
+        self._boot_and_provision(progress)
+
     # ---- down --------------------------------------------------------------------------------
 
     def down(self) -> None:
         """Everything this lab made, found by name: ssh masters, nodes, mounts, namespaces."""
         names = [n.name for n in self.spec.nodes]
-        self._stop_ssh_masters(names)
-        for node in names:
-            if self._frozen(node):
-                self._set_freezer(node, "THAWED")
-            # a lab being thrown away needs no clean shutdown (its overlay is deleted next):
-            # heartbeat alone takes 2 s to release its resources while systemd stops it
-            self._kill_init(node)
-        for node in names:
-            self._kill(node)
+        self._stop_ssh_masters()
+        self._kill_all(names)
         for node in names:
             _unmount(self._merged(node))
+            _unmount(self._lower(node))
             netns.delete_netns(self.machine(node))
             for group in self._cgroups(node):
                 _remove_cgroup(group)
@@ -392,17 +430,26 @@ ip link set eth0 up
                 group.rmdir()  # labgen's own, once no lab uses it
         with host_lock(TMPFS_LOCK, "nspawn's tmpfs", HOST_TIMEOUT):
             _release_nspawn_tmpfs()
+        if (self.lab.path / "state").is_dir():
+            uids.release(self.lab)
         _remove_tree(self.lab.path / "state")
         self.lab.ssh_config.unlink(missing_ok=True)
 
-    def _stop_ssh_masters(self, names: list[str]) -> None:
-        config = self.lab.ssh_config
-        if not config.exists():
-            return
+    def _kill_all(self, names: list[str]) -> None:
+        """Pull every plug at once, then wait for each: no clean shutdown of a node whose writes
+        are thrown away next (heartbeat alone takes 2 s to release its resources while systemd
+        stops it)."""
         for node in names:
-            if (self.lab.path / "state" / f"ssh-{node}").exists():
-                subprocess.run(["ssh", "-F", str(config), "-O", "exit", node],
-                               capture_output=True, timeout=10, check=False)
+            if self._frozen(node):
+                self._set_freezer(node, "THAWED")
+            self._kill_init(node)
+        for node in names:
+            self._kill(node)
+
+    def _stop_ssh_masters(self) -> None:
+        """SIGTERM to the lab's ssh connection masters (their command line names their control
+        socket): `ssh -O exit` takes a second each, and the host's init reaps them in its time."""
+        host.stop(host.naming(self.lab.path / "state" / "ssh-"), reaped=False)
 
     def _signal(self, node: str, sig: signal.Signals) -> None:
         pid = self._nspawn_pid(node)

@@ -1,0 +1,109 @@
+"""What N seats need from the host's kernel, checked before a class starts.
+
+Measured here (docs/classroom-scale.md): a container node's systemd holds about 8 inotify
+instances, and every container's are counted against root (the creator of their user namespaces),
+so the default fs.inotify.max_user_instances of 128 stops the 8th two-node lab with "Too many
+open files" inside systemd. Limits that can be raised are raised for the class and put back by
+`class down`; what cannot be raised (memory, disk) is refused with the numbers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from labgen.errors import LabgenError
+
+INOTIFY = "fs.inotify.max_user_instances"
+WATCHES = "fs.inotify.max_user_watches"
+PIDS = "kernel.pid_max"
+# per container node, measured on Debian 12 nodes (bench/run.py class section)
+PER_NODE = {INOTIFY: 10, WATCHES: 400, PIDS: 40}
+NODE_MEMORY_MB = {"nspawn": 40}  # a libvirt node takes its blueprint's memory: (see need_memory)
+NODE_DISK_MB = {"nspawn": 20, "libvirt": 400}  # a node's writable layer / disk overlay after up
+HEADROOM = 1.5  # what the host itself and the teacher's own labs use besides
+
+
+@dataclass(frozen=True)
+class Limit:
+    key: str
+    needed: int
+    have: int
+
+    @property
+    def enough(self) -> bool:
+        return self.have >= self.needed
+
+
+def sysctls(nodes: int) -> list[Limit]:
+    """The raisable kernel limits `nodes` more container nodes need, over what is in use."""
+    return [Limit(key, int(_in_use(key) + per * nodes * HEADROOM), read(key))
+            for key, per in PER_NODE.items()]
+
+
+def check_room(nodes: int, provider: str, memory_mb: int, home: Path) -> None:
+    """Memory and disk for the class, or one line with the numbers."""
+    available = _meminfo("MemAvailable") // 1024
+    if memory_mb > available:
+        raise LabgenError(f"the class needs about {memory_mb} MB of memory and this host has {available} MB "
+                          "available: fewer seats, or a bigger host (labgen doctor shows how many fit)")
+    disk = NODE_DISK_MB[provider] * nodes
+    free = shutil.disk_usage(_existing(home)).free // 2**20
+    if disk > free:
+        raise LabgenError(f"the class needs about {disk} MB of disk under {home} and {free} MB are free")
+
+
+def raise_limits(limits: list[Limit]) -> dict[str, int]:
+    """Raise what is short; the old values, for restore()."""
+    old = {}
+    for limit in limits:
+        if not limit.enough:
+            old[limit.key] = limit.have
+            write(limit.key, limit.needed)
+    return old
+
+
+def restore(old: dict[str, int]) -> None:
+    """Put back what raise_limits changed, unless someone raised it further since."""
+    for key, value in old.items():
+        write(key, min(read(key), value))
+
+
+def read(key: str) -> int:
+    return int(_path(key).read_text().split()[0])
+
+
+def write(key: str, value: int) -> None:
+    _path(key).write_text(f"{value}\n")
+
+
+def _in_use(key: str) -> int:
+    """inotify instances held now (all users); for other limits, nothing is counted."""
+    if key != INOTIFY:
+        return 0
+    found = 0
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            found += sum(os.readlink(fd) == "anon_inode:inotify" for fd in fd_dir.iterdir())
+        except OSError:
+            continue
+    return found
+
+
+def _path(key: str) -> Path:
+    return Path("/proc/sys", *key.split("."))
+
+
+def _meminfo(field: str) -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _existing(path: Path) -> Path:
+    while not path.exists():
+        path = path.parent
+    return path

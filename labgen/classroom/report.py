@@ -1,0 +1,67 @@
+"""The teacher's view of the class: a row per seat, from each lab's own records."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+from rich.table import Table
+
+from labgen.labs import find_lab
+
+COLUMNS = ("seat", "lab", "vip_holder", "last_verify", "last_activity")
+
+
+def seat_rows(state: dict) -> list[dict]:
+    return [_row(name, seat) for name, seat in state["seats"].items()]
+
+
+def table(rows: list[dict]) -> Table:
+    view = Table(*COLUMNS, title=f"class: {len(rows)} seats, {time.strftime('%H:%M:%S')}")
+    for row in rows:
+        view.add_row(*(str(row[key] or "-") for key in COLUMNS))
+    return view
+
+
+def _row(name: str, seat: dict) -> dict:
+    from labgen.cli.status import lab_report
+    from labgen.errors import LabgenError
+
+    row = {"seat": name, "lab": seat["state"], "vip_holder": None, "last_verify": None, "last_activity": None}
+    if seat["state"] != "up":
+        return row
+    try:
+        lab = find_lab(seat["lab"])
+        report = lab_report(lab)
+    except LabgenError as exc:
+        return {**row, "lab": f"broken: {exc}"}
+    row["lab"] = report["state"]
+    row["vip_holder"] = ", ".join(report["vip_holders"]) or "nobody"
+    row["last_verify"] = _last_verify(lab.path / "logs" / "claims.json")
+    row["last_activity"] = _last_activity(lab.path / "logs" / "activity.log")
+    return row
+
+
+def _last_verify(record: Path) -> str | None:
+    """`12 passed, 1 failed (3 min ago)` from the claims of the lab's last verify."""
+    try:
+        claims = json.loads(record.read_text())
+        age = time.time() - record.stat().st_mtime
+    except (OSError, ValueError):
+        return None
+    counts = Counter(claim["verdict"] for claim in claims)
+    return f"{', '.join(f'{n} {verdict}' for verdict, n in sorted(counts.items()))} ({_ago(age)})"
+
+
+def _last_activity(log: Path) -> str | None:
+    try:
+        stamp, verb = log.read_text().splitlines()[-1].split(maxsplit=1)
+    except (OSError, IndexError, ValueError):
+        return None
+    return f"{verb} ({_ago(time.time() - float(stamp))})"
+
+
+def _ago(seconds: float) -> str:
+    return f"{seconds:.0f} s ago" if seconds < 120 else f"{seconds / 60:.0f} min ago"

@@ -1,0 +1,121 @@
+"""labgen-seat: what a seat account may run as root (through sudo), on its own lab only.
+
+A student types `labgen status`, `labgen verify --quick`, `labgen exec lb0 -- ip addr`, ...; the
+seat's `labgen` is `sudo -n labgen-seat "$@"`. The seat comes from the account sudo ran this for
+(SUDO_USER, checked against SUDO_UID), its lab from the seat's root-owned file; the arguments are
+checked against a short list of verbs and options before labgen's own command line sees them, and
+the environment is the seat file's, never the caller's. Naming another lab is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import sys
+import time
+from pathlib import Path
+
+from labgen.classroom import boundary
+from labgen.errors import LabgenError
+
+# verb -> (flags, options taking a value); every verb takes its lab implicitly
+VERBS: dict[str, tuple[set[str], set[str]]] = {
+    "status": ({"--json"}, set()),
+    "verify": ({"--quick", "-x", "--exitfirst"}, {"-k", "--claim"}),
+    "failover": ({"--json"}, {"--fault"}),
+    "reset": (set(), set()),
+    "exec": ({"--stdin", "-i"}, set()),
+    "ssh": (set(), set()),
+}
+NODE_VERBS = {"exec", "ssh"}  # these name a node after the (implicit) lab
+HELP = {"-h", "--help"}
+
+
+def main() -> None:
+    try:
+        account, seat = _caller()
+        argv = seat_argv(sys.argv[1:], seat["lab"], account)
+    except LabgenError as exc:
+        print(f"labgen: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    _log_activity(Path(seat["home"]) / "labs" / seat["lab"], argv[0])
+    os.environ.clear()
+    os.environ.update(LABGEN_HOME=seat["home"], PATH="/usr/sbin:/usr/bin:/sbin:/bin", LANG="C.UTF-8")
+    from labgen.cli import main as labgen
+
+    sys.argv = ["labgen", *argv]
+    labgen()
+
+
+def _log_activity(lab: Path, verb: str) -> None:
+    """One line per command in the lab's logs, for the teacher's `class status`."""
+    with contextlib.suppress(OSError), (lab / "logs" / "activity.log").open("a") as log:
+        log.write(f"{time.time():.0f} {verb}\n")
+
+
+def _caller() -> tuple[str, dict[str, str]]:
+    if os.geteuid() != 0 or "SUDO_USER" not in os.environ:
+        raise LabgenError("labgen-seat runs through sudo: use `labgen` from your seat account")
+    account = os.environ["SUDO_USER"]
+    try:
+        known = pwd.getpwnam(account).pw_uid == int(os.environ.get("SUDO_UID", "-1"))
+    except (KeyError, ValueError):
+        known = False
+    seat = boundary.seat_of(account) if known else None
+    if seat is None:
+        raise LabgenError(f"{account} is not a seat of this host's class")
+    return account, seat
+
+
+def seat_argv(args: list[str], lab: str, account: str) -> list[str]:
+    """The labgen command line for args, with the seat's lab in place; LabgenError if args ask
+    for anything a seat may not do."""
+    if not args or args[0] in HELP:
+        raise LabgenError(f"a seat runs: labgen {{{','.join(VERBS)}}} ... (on its lab, {lab})")
+    verb, rest = args[0], args[1:]
+    if verb not in VERBS:
+        raise LabgenError(f"`labgen {verb}` is not for seats; a seat runs: {', '.join(VERBS)}")
+    command, options = _split_command(verb, rest)
+    positional, checked = _check_options(verb, options)
+    nodes = 1 if verb in NODE_VERBS else 0  # how many positionals besides the lab
+    if len(positional) == nodes + 1 and (named := positional.pop(0)) != lab:
+        raise LabgenError(f"seat {account} works on lab {lab} only, not {named!r}")
+    if len(positional) != nodes:
+        usage = {"exec": " NODE -- COMMAND", "ssh": " NODE"}.get(verb, "")
+        raise LabgenError(f"usage: labgen {verb}{usage} (your lab, {lab}, needs no naming)")
+    if verb == "exec" and positional == ["client"]:
+        command = ["setpriv", f"--reuid={account}", f"--regid={account}", "--init-groups", "--", *command]
+    return [verb, *checked, lab, *positional, *(["--", *command] if verb == "exec" else [])]
+
+
+def _split_command(verb: str, rest: list[str]) -> tuple[list[str], list[str]]:
+    if verb != "exec":
+        return [], rest
+    if "--" not in rest:
+        raise LabgenError("labgen exec NODE -- COMMAND: the command goes after --")
+    cut = rest.index("--")
+    if not rest[cut + 1:]:
+        raise LabgenError("labgen exec NODE -- COMMAND: no command after --")
+    return rest[cut + 1:], rest[:cut]
+
+
+def _check_options(verb: str, options: list[str]) -> tuple[list[str], list[str]]:
+    flags, valued = VERBS[verb]
+    positional, checked = [], []
+    words = iter(options)
+    for word in words:
+        name, _, inline = word.partition("=")
+        if word in flags | HELP:
+            checked.append(word)
+        elif name in valued:
+            value = inline or next(words, None)
+            if value is None:
+                raise LabgenError(f"labgen {verb} {name}: give it a value")
+            checked += [name, value]
+        elif word.startswith("-"):
+            raise LabgenError(f"labgen {verb} {name} is not for seats; they may use: "
+                              f"{', '.join(sorted(flags | valued)) or 'no options'}")
+        else:
+            positional.append(word)
+    return positional, checked

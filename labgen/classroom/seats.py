@@ -1,0 +1,132 @@
+"""The class on this host: seats seat01..seatNN, a lab and an account each, and the roster.
+
+The class lives in LABGEN_HOME/class/class.json (root's alone: it holds the seats' passwords);
+each seat's lab is an ordinary labgen lab named after the seat, brought up and taken down by
+labgen's own `up` and `down` (so everything they guarantee holds per seat).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from labgen import paths
+from labgen.classroom import accounts, boundary, limits
+from labgen.errors import LabgenError
+from labgen.labs import check_lab_name
+
+MAX_SEATS = 99
+UP_TIMEOUT = 1800.0
+
+
+def class_dir() -> Path:
+    return paths.home() / "class"
+
+
+def state_file() -> Path:
+    return class_dir() / "class.json"
+
+
+def load() -> dict:
+    """The class on this host, or one line saying there is none."""
+    try:
+        return json.loads(state_file().read_text())
+    except FileNotFoundError:
+        raise LabgenError("no class on this host; start one: labgen class up BLUEPRINT --seats N") from None
+
+
+def save(state: dict) -> None:
+    class_dir().mkdir(parents=True, exist_ok=True, mode=0o700)
+    class_dir().chmod(0o700)
+    draft = state_file().with_suffix(".new")
+    draft.touch(mode=0o600)
+    draft.write_text(json.dumps(state, indent=2) + "\n")
+    draft.rename(state_file())
+
+
+def seat_names(count: int, prefix: str) -> list[str]:
+    if not 1 <= count <= MAX_SEATS:
+        raise LabgenError(f"--seats {count}: a class has 1 to {MAX_SEATS} seats")
+    return [check_lab_name(f"{prefix}{number:02d}") for number in range(1, count + 1)]
+
+
+def start(blueprint: str, names: list[str], up_args: list[str], raised: dict[str, int], parallel: int,
+          report: Callable[[str, str], None]) -> dict:
+    """Every seat's lab (up to `parallel` at once, a failed one retried once), then accounts and the
+    sudo rule for the seats that came up. Returns the class state (also saved as it goes); raised
+    are the kernel limits raised for it, put back by stop()."""
+    state = {"blueprint": blueprint, "up_args": up_args, "limits": raised, "seats": {},
+             "started": time.time()}
+    for name in names:
+        state["seats"][name] = {"lab": name, "account": name, "state": "waiting"}
+    save(state)
+
+    def one(name: str) -> None:
+        seat = state["seats"][name]
+        for attempt in (1, 2):
+            report(name, "starting" if attempt == 1 else "retrying")
+            done = _labgen(["up", blueprint, "--name", name, *up_args], timeout=UP_TIMEOUT)
+            if done.returncode == 0:
+                break
+            _labgen(["down", name], timeout=600)
+        seat["state"] = "up" if done.returncode == 0 else "failed"
+        if done.returncode:
+            seat["error"] = (done.stderr.strip().splitlines() or ["labgen up failed"])[-1]
+        else:
+            (paths.labs_dir() / name).chmod(0o700)  # its secrets are the seat's, through labgen-seat only
+            seat["password"] = accounts.create(name, name)
+            _seat_shell(name)
+        report(name, seat["state"])
+
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        list(pool.map(one, names))
+    seated = {name: seat["lab"] for name, seat in state["seats"].items() if seat["state"] == "up"}
+    if seated:
+        boundary.install(seated, paths.home())
+    save(state)
+    return state
+
+
+def stop(state: dict, parallel: int, report: Callable[[str, str], None]) -> None:
+    """Every seat's lab, account and seat file, the sudo rule, the raised limits, the class."""
+
+    def one(name: str) -> None:
+        report(name, "taking down")
+        done = _labgen(["down", name], timeout=600)
+        if done.returncode:
+            raise LabgenError(f"labgen down {name}: {done.stderr.strip()}")
+        accounts.remove(name)
+        report(name, "gone")
+
+    names = list(state["seats"])
+    boundary.remove(names)  # first: no seat acts on a lab while it goes
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        list(pool.map(one, names))
+    limits.restore(state.get("limits", {}))
+    state_file().unlink(missing_ok=True)
+    class_dir().rmdir()
+
+
+def _seat_shell(account: str) -> None:
+    """`labgen` on the seat's PATH: sudo to labgen-seat, the only way the seat reaches its lab."""
+    home = Path(os.path.expanduser(f"~{account}"))
+    bin_dir = home / ".local" / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    wrapper = bin_dir / "labgen"
+    wrapper.write_text(f'#!/bin/sh\n# your lab, through the class sudo rule\n'
+                       f'exec sudo -n {boundary.helper()} "$@"\n')
+    wrapper.chmod(0o755)
+    with (home / ".bashrc").open("a") as rc:
+        rc.write('\n# labgen class: your lab is `labgen status`\nexport PATH="$HOME/.local/bin:$PATH"\n')
+    subprocess.run(["chown", "-R", f"{account}:{account}", str(home / ".local")], check=True, timeout=30)
+
+
+def _labgen(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "labgen", *args], capture_output=True, text=True,
+                          timeout=timeout, check=False, stdin=subprocess.DEVNULL)

@@ -1,0 +1,126 @@
+"""labgen class: a workshop's seats, each a lab of its own that only its account reaches."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Annotated
+
+import typer
+
+from labgen.cli.options import Blueprint, Box, Json, Provider, with_box
+from labgen.cli.output import console, print_json
+
+app = typer.Typer(help="A classroom: one lab and one account per seat.", no_args_is_help=True)
+
+Parallel = Annotated[int, typer.Option("--parallel", min=1, max=16, help="Seats started at once.")]
+
+
+@app.command("up")
+def up(
+    blueprint: Blueprint,
+    seats: Annotated[int, typer.Option("--seats", help="How many seats (1-99).")],
+    provider: Provider = "nspawn",
+    box: Box = None,
+    prefix: Annotated[str, typer.Option(help="Seat names: PREFIX01, PREFIX02, ...")] = "seat",
+    parallel: Parallel = 4,
+) -> None:
+    """Start a lab per seat (seat01..seatNN) and a local account of the same name for each."""
+    from labgen import paths
+    from labgen.classroom import accounts, boundary, limits
+    from labgen.classroom import seats as classroom
+    from labgen.errors import LabgenError
+    from labgen.labs import lab_dir
+    from labgen.model.load import load_blueprint
+
+    if provider != "nspawn":
+        raise LabgenError(f"--provider {provider}: classes run on nspawn for now (reset is built for "
+                          "containers only; see docs/classroom-scale.md)")
+    if classroom.state_file().exists():
+        raise LabgenError("this host has a class already: see `labgen class status`, or `labgen class down`")
+    sets = with_box(None, box)
+    bp, _ = load_blueprint(blueprint, sets)
+    names = classroom.seat_names(seats, prefix)
+    accounts.check_free(names)
+    taken = [name for name in names if lab_dir(name).exists()]
+    if taken:
+        raise LabgenError(f"a lab named {taken[0]} exists already; take it down or choose another --prefix")
+    boundary.check_helper()
+    nodes = seats * len(bp.nodes)
+    limits.check_room(nodes, provider, nodes * limits.NODE_MEMORY_MB[provider], paths.home())
+    raised = limits.raise_limits(limits.sysctls(nodes))
+    for key, old in raised.items():
+        console.print(f"raised {key} from {old} to {limits.read(key)} for the class "
+                      "(class down puts it back)")
+    up_args = ["--provider", provider, *(["--box", box] if box else [])]
+    began, lock = time.monotonic(), threading.Lock()
+
+    def report(seat: str, what: str) -> None:
+        with lock:
+            console.print(f"{time.monotonic() - began:6.1f} s  {seat}: {what}", highlight=False)
+
+    state = classroom.start(blueprint, names, up_args, raised, parallel, report)
+    failed = {name: seat for name, seat in state["seats"].items() if seat["state"] != "up"}
+    console.print(f"class of {len(names) - len(failed)} seats up in {time.monotonic() - began:.1f} s; "
+                  "the roster: labgen class roster", highlight=False)
+    for name, seat in failed.items():
+        console.print(f"[red]{name} failed twice[/]: {seat.get('error')}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("down")
+def down(parallel: Parallel = 4) -> None:
+    """Take down every seat's lab and account, the sudo rule, and the limits raised for the class."""
+    from labgen.classroom import seats as classroom
+
+    state = classroom.load()
+    classroom.stop(state, parallel, lambda seat, what: console.print(f"{seat}: {what}"))
+    console.print(f"class down: {len(state['seats'])} seats, their labs and accounts are gone")
+
+
+@app.command("roster")
+def roster(json_: Json = False) -> None:
+    """Seat, account, password and how to connect: for the teacher's eyes (root only)."""
+    import socket
+
+    from rich.table import Table
+
+    from labgen.classroom import seats as classroom
+
+    state, host = classroom.load(), socket.gethostname()
+    rows = [{"seat": name, "account": seat["account"], "password": seat.get("password"),
+             "state": seat["state"], "connect": f"ssh {seat['account']}@{host}  (or: su - {seat['account']})"}
+            for name, seat in state["seats"].items()]
+    if json_:
+        print_json(rows)
+        return
+    table = Table("seat", "account", "password", "state", "connect", title=f"class of {state['blueprint']}")
+    for row in rows:
+        table.add_row(*(str(row[key] or "-") for key in ("seat", "account", "password", "state", "connect")))
+    console.print(table)
+    console.print("then, as the seat: labgen status · labgen verify --quick · labgen exec lb0 -- ip addr · "
+                  "labgen reset")
+
+
+@app.command("status")
+def status(
+    json_: Json = False,
+    watch: Annotated[float | None, typer.Option("--watch", help="Redraw every this many seconds.")] = None,
+) -> None:
+    """Each seat's lab: up, VIP holder, the last verify, the student's last command."""
+    from labgen.classroom import seats as classroom
+    from labgen.classroom.report import seat_rows, table
+
+    if json_:
+        print_json(seat_rows(classroom.load()))
+        return
+    if watch is None:
+        console.print(table(seat_rows(classroom.load())))
+        return
+    from rich.live import Live
+
+    with Live(console=console, auto_refresh=False) as live:
+        while True:
+            live.update(table(seat_rows(classroom.load())), refresh=True)
+            time.sleep(watch)

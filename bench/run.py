@@ -375,6 +375,42 @@ def release_failovers(box: str, blueprint: str, repeat: int) -> list[dict]:
     return figures
 
 
+CLASS_SEATS = 30
+
+
+def class_section(repeat: int) -> list[dict]:
+    """A class of 30 keepalived-rr seats on containers, on a host with default kernel limits (class
+    up raises what it must): class up, memory of all seats (MemAvailable before and after), each
+    seat serving its VIP to its client seat, labgen reset of a seat, class down."""
+    before_kib = _mem_available_kib()
+    up = timed(lambda: labgen("class", "up", "keepalived-rr", "--seats", str(CLASS_SEATS)))
+    try:
+        used = (before_kib - _mem_available_kib()) / 1024
+        seats = [row["seat"] for row in json.loads(labgen("class", "roster", "--json"))]
+        serving = sum(bool(labgen("exec", seat, "client", "--", "curl", "-s", "--max-time", "5",
+                                  "http://203.0.113.10/").strip()) for seat in seats)
+        resets = [timed(lambda: labgen("reset", seats[0])) for _ in range(repeat)]
+    finally:
+        down = timed(lambda: labgen("class", "down"))
+    how = f"{CLASS_SEATS} seats, 4 at a time; kernel limits as the host had them"
+    return [
+        figure(f"class up, {CLASS_SEATS} seats (s)", [up], None, "", how),
+        figure(f"memory, {CLASS_SEATS} seats (MiB)", [used], None, "", "MemAvailable before up, after"),
+        figure("memory per seat (MiB)", [used / CLASS_SEATS], None, "", "the above / seats"),
+        figure(f"seats serving their VIP (of {CLASS_SEATS})", [serving], None, str(CLASS_SEATS),
+               "curl from each seat's client seat"),
+        figure("labgen reset, one seat (s)", resets, None, "<= 2 s + election",
+               "a seat of the full class: layers dropped, boot, provisioning, election"),
+        figure(f"class down, {CLASS_SEATS} seats (s)", [down], None, "", "labs, accounts, rule, limits"),
+    ]
+
+
+def _mem_available_kib() -> int:
+    rows = Path("/proc/meminfo").read_text().splitlines()
+    line = next(row for row in rows if row.startswith("MemAvailable"))
+    return int(line.split()[1])
+
+
 SECTIONS: dict[str, Callable[[int], list[dict]]] = {
     "cli": cli_section,
     "nspawn": nspawn_section,
@@ -382,6 +418,7 @@ SECTIONS: dict[str, Callable[[int], list[dict]]] = {
     "breakages": breakages_section,
     "libvirt": libvirt_section,
     "releases": releases_section,
+    "class": class_section,
 }
 
 

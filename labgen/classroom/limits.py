@@ -55,6 +55,18 @@ def check_room(nodes: int, provider: str, memory_mb: int, home: Path) -> None:
         raise LabgenError(f"the class needs about {disk} MB of disk under {home} and {free} MB are free")
 
 
+def capacity(nodes_per_seat: dict[str, int], provider: str, home: Path) -> dict:
+    """How many seats of each blueprint this host holds (memory and disk, as check_room counts
+    them), and the kernel limits as they are: `labgen doctor`."""
+    memory = _meminfo("MemAvailable") // 1024
+    free = shutil.disk_usage(_existing(home)).free // 2**20
+    seats = {bp: min(memory // (n * NODE_MEMORY_MB[provider]), free // (n * NODE_DISK_MB[provider]))
+             for bp, n in nodes_per_seat.items()}
+    return {"seats": seats, "memory_available_mb": memory, "disk_free_mb": free,
+            "limits": {key: read(key) for key in PER_NODE},
+            "raised_by_class_up": list(PER_NODE)}
+
+
 def raise_limits(limits: list[Limit]) -> dict[str, int]:
     """Raise what is short; the old values, for restore()."""
     old = {}

@@ -41,7 +41,8 @@ def main() -> None:
         sys.exit(2)
     _log_activity(Path(seat["home"]) / "labs" / seat["lab"], argv[0])
     os.environ.clear()
-    os.environ.update(LABGEN_HOME=seat["home"], PATH="/usr/sbin:/usr/bin:/sbin:/bin", LANG="C.UTF-8")
+    os.environ.update(LABGEN_HOME=seat["home"], LABGEN_SEAT=account, PATH="/usr/sbin:/usr/bin:/sbin:/bin",
+                      LANG="C.UTF-8")
     from labgen.cli import main as labgen
 
     sys.argv = ["labgen", *argv]

@@ -16,4 +16,6 @@ def ssh(lab: LabName, node: Annotated[str, typer.Argument(help="A node name.")])
 
     found = find_lab(lab)
     found.spec.node(node)
-    os.execvp("ssh", ["ssh", "-F", str(found.ssh_config), node])
+    # a seat's ssh runs as root on the host: no escape sequences (~C would open port forwards there)
+    seat = ["-e", "none", "-o", "ClearAllForwardings=yes"] if os.environ.get("LABGEN_SEAT") else []
+    os.execvp("ssh", ["ssh", "-F", str(found.ssh_config), *seat, node])

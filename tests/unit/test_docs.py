@@ -16,6 +16,7 @@ import typer
 from jsonschema import Draft202012Validator
 from ruamel.yaml import YAML
 
+from labgen.classroom.seat import seat_argv
 from labgen.cli import app
 from labgen.labs import check_lab_name
 from labgen.model.load import load_blueprint
@@ -27,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted(
     [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "docs" / "blueprints").glob("*.md")]
 )
-COMMAND = re.compile(r"^(?:sudo\s+)?(?:\.venv/bin/)?labgen(?:\s+(?P<args>.*))?$")
+# `seat07$ labgen status`: a student's command, which labgen-seat turns into the lab's
+COMMAND = re.compile(r"^(?:(?P<seat>seat\d\d)\$\s+)?(?:sudo\s+)?(?:\.venv/bin/)?labgen(?:\s+(?P<args>.*))?$")
 PLACEHOLDER = re.compile(r"^[A-Z][A-Z0-9_]*(?:=[A-Z][A-Z0-9_]*)?$")  # LAB, NODE, KEY=VALUE
 SHELL_OPERATORS = {"|", "||", "&&", ";", ">", ">>", "<", "&"}
 
@@ -236,8 +238,10 @@ def test_the_docs_show_commands():
 
 @pytest.mark.parametrize(("where", "line"), COMMANDS, ids=[where for where, _ in COMMANDS])
 def test_documented_command_parses(where, line):
-    args = COMMAND.match(line).group("args") or ""
-    for argv in synopsis_variants(args):
+    match = COMMAND.match(line)
+    for argv in synopsis_variants(match.group("args") or ""):
+        if seat := match.group("seat"):
+            argv = seat_argv(argv, seat, seat)  # what the seat's labgen runs; LabgenError if refused
         try:
             command, params = parse(argv)
         except typer.Exit as exc:  # --help

@@ -96,10 +96,12 @@ def _write_sudoers(accounts: list[str], path: Path) -> None:
 
 
 def _check_root_only(path: Path) -> None:
-    """path and every folder above it: owned by root, writable by no one else."""
+    """path and every folder above it: owned by root, writable by no one else, or (like /tmp) a
+    sticky folder, where no one but root may rename or delete what root owns."""
     for piece in (path, *path.parents):
         info = piece.stat()
-        if info.st_uid != 0 or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        shared = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+        if info.st_uid != 0 or (shared and not (stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX)):
             raise LabgenError(f"{piece} can be changed by someone other than root, so seats could change "
                               "what sudo runs for them: install labgen where only root can write")
 

@@ -57,7 +57,12 @@ def releases() -> dict[str, Release]:
 
 def release(name: str) -> Release:
     """The release a box name names; one line naming the known ones otherwise."""
+    if problem := unknown(name):
+        raise LabgenError(problem)
+    return releases()[name]
+
+
+def unknown(name: str) -> str | None:
+    """What is wrong with a box name, in the words every caller uses; None for a known box."""
     known = releases()
-    if name not in known:
-        raise LabgenError(f"unknown box {name!r}; labgen builds: {', '.join(known)}")
-    return known[name]
+    return None if name in known else f"unknown box {name!r}; labgen builds: {', '.join(known)}"

@@ -32,7 +32,7 @@ def matrix(
 ) -> None:
     """Up, verify (the whole suite) and measured failovers on each release, then down; exit 1 if
     any release failed."""
-    from labgen.boxes.releases import releases
+    from labgen.boxes.releases import releases, unknown
     from labgen.errors import LabgenError
     from labgen.matrix import Plan, run_release
     from labgen.model.load import load_blueprint
@@ -43,8 +43,8 @@ def matrix(
     bp, _ = load_blueprint(blueprint)
     chosen = boxes.split(",") if boxes else [r.name for r in releases().values() if r.distro == "debian"]
     for box in chosen:
-        if box not in releases():
-            raise LabgenError(f"--boxes {box}: unknown box; labgen builds: {', '.join(releases())}")
+        if problem := unknown(box):
+            raise LabgenError(f"--boxes: {problem}")
     for fault in faults.split(","):
         check_fault(fault)
     missing = provider_class(provider).missing(chosen) if from_ is None else []

@@ -31,8 +31,8 @@ Box = Annotated[
 def with_box(sets: list[str] | None, box: str | None) -> list[str]:
     """--box is a --set of the blueprint's box (checked here first, to name --box in the error)."""
     if box:
-        from labgen.boxes.releases import releases
+        from labgen.boxes.releases import unknown
 
-        if box not in releases():
-            raise LabgenError(f"--box {box}: unknown box; labgen builds: {', '.join(releases())}")
+        if problem := unknown(box):
+            raise LabgenError(f"--box: {problem}")
     return [*(sets or []), *([f"box={box}"] if box else [])]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from ipaddress import IPv4Address
 
 from labgen import protocols
-from labgen.boxes.releases import releases
+from labgen.boxes.releases import unknown
 from labgen.model.blueprint import Blueprint
 from labgen.protocols.base import Loc
 
@@ -30,10 +30,9 @@ def problems(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
 
 def _known_boxes(bp: Blueprint) -> Iterator[tuple[Loc, str]]:
     boxes = [(("box",), bp.box)] + [(("nodes", i, "box"), n.box) for i, n in enumerate(bp.nodes) if n.box]
-    known = releases()
     for loc, box in boxes:
-        if box not in known:
-            yield loc, f"unknown box {box!r}; labgen builds: {', '.join(known)}"
+        if problem := unknown(box):
+            yield loc, problem
 
 
 def _names(bp: Blueprint) -> Iterator[tuple[Loc, str]]:

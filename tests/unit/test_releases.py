@@ -70,9 +70,9 @@ def test_show_json_gives_each_release_its_versions_and_departures():
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["up", "keepalived-rr", "--box", "debian-7"], "--box debian-7: unknown box; labgen builds: deb"),
+        (["up", "keepalived-rr", "--box", "debian-7"], "--box: unknown box 'debian-7'; labgen builds: deb"),
         (["show", "keepalived-rr", "--set", "box=debian-7"], "unknown box 'debian-7'"),
-        (["matrix", "keepalived-rr", "--boxes", "debian-12,debian-7"], "--boxes debian-7: unknown box"),
+        (["matrix", "keepalived-rr", "--boxes", "debian-12,debian-7"], "--boxes: unknown box 'debian-7'"),
         (["matrix", "keepalived-rr", "--faults", "melt"], "unknown fault 'melt'"),
     ],
 )

@@ -167,6 +167,11 @@ class Lab:
         return self.path / "logs" / "up.json"
 
     @property
+    def claims_record(self) -> Path:
+        """Written by every run of the lab's suite: each claim's verdict (labgen.verify.claims)."""
+        return self.path / "logs" / "claims.json"
+
+    @property
     def ssh_config(self) -> Path:
         return self.path / "ssh_config"
 

@@ -99,15 +99,14 @@ def _steps(plan: Plan, row: Row, progress: Progress, log: Path) -> None:
     box = row.box
     with progress.step(f"{box}: up {plan.blueprint}"):
         _labgen(log, "up", plan.blueprint, "--name", row.lab, "--provider", plan.provider, "--box", box)
-    record = lab_dir(row.lab) / "logs"
-    row.up_s = json.loads((record / "up.json").read_text())["total_s"]
+    lab = find_lab(row.lab)
+    row.up_s = json.loads(lab.up_record.read_text())["total_s"]
     row.versions = _installed_versions(row.lab, plan.packages, log)
     with progress.step(f"{box}: verify (the whole suite)"):
         verify = _labgen(log, "verify", row.lab, check=False)
     row.tests = _counts(verify.stdout)
-    claims = record / "claims.json"
-    if claims.is_file():
-        row.claims = {c["id"]: c["verdict"] for c in json.loads(claims.read_text())}
+    if lab.claims_record.is_file():
+        row.claims = {c["id"]: c["verdict"] for c in json.loads(lab.claims_record.read_text())}
     for fault in plan.faults:
         with progress.step(f"{box}: failover --fault {fault}"):
             report = json.loads(_labgen(log, "failover", row.lab, "--fault", fault, "--json").stdout)

@@ -67,7 +67,7 @@ def assert_caught(lab: str, breakage: Breakage) -> None:
 
 def claims_record(lab: str) -> dict[str, dict]:
     """LAB/logs/claims.json by claim id: its verdict and the tests that failed."""
-    record = json.loads((paths.labs_dir() / lab / "logs" / "claims.json").read_text())
+    record = json.loads(find_lab(lab).claims_record.read_text())
     return {claim["id"]: claim for claim in record}
 
 

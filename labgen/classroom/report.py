@@ -39,7 +39,7 @@ def _row(name: str, seat: dict) -> dict:
         return {**row, "lab": f"broken: {exc}"}
     row["lab"] = report["state"]
     row["vip_holder"] = ", ".join(report["vip_holders"]) or "nobody"
-    row["last_verify"] = _last_verify(lab.path / "logs" / "claims.json")
+    row["last_verify"] = _last_verify(lab.claims_record)
     row["last_activity"] = _last_activity(lab.path / "logs" / "activity.log")
     return row
 

@@ -66,8 +66,8 @@ class ClaimReport:
             {"id": c.id, "verdict": found[c.id], "tests": c.tests, "failed": self.failed(c.tests)}
             for c in spec.claims
         ]
-        (self.lab.path / "logs").mkdir(exist_ok=True)
-        (self.lab.path / "logs" / "claims.json").write_text(json.dumps(record, indent=2) + "\n")
+        self.lab.claims_record.parent.mkdir(exist_ok=True)
+        self.lab.claims_record.write_text(json.dumps(record, indent=2) + "\n")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -32,10 +32,8 @@ def up(
     from labgen.errors import LabgenError
     from labgen.labs import lab_dir
     from labgen.model.load import load_blueprint
+    from labgen.providers import provider_class
 
-    if provider != "nspawn":
-        raise LabgenError(f"--provider {provider}: classes run on nspawn for now (reset is built for "
-                          "containers only; see docs/classroom-scale.md)")
     if classroom.state_file().exists():
         raise LabgenError("this host has a class already: see `labgen class status`, or `labgen class down`")
     sets = with_box(None, box)
@@ -45,6 +43,7 @@ def up(
     taken = [name for name in names if lab_dir(name).exists()]
     if taken:
         raise LabgenError(f"a lab named {taken[0]} exists already; take it down or choose another --prefix")
+    provider_class(provider)  # an unknown provider fails here, before anything is made
     boundary.check_helper()
     nodes = seats * len(bp.nodes)
     limits.check_room(nodes, provider, nodes * limits.NODE_MEMORY_MB[provider], paths.home())

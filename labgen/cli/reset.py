@@ -7,10 +7,10 @@ from labgen.cli.output import console
 
 
 def reset(lab: LabName) -> None:
-    """Throw away everything done inside the lab's nodes and provision them again, as `up` did.
+    """Throw away everything done inside the lab's nodes: back to the lab `up` left.
 
-    The lab keeps its name, networks, addresses and secrets: a student's broken lab, or the
-    leftovers of an exercise, gone in seconds on containers."""
+    Containers drop their writable layer and are provisioned again; VMs revert to the snapshot
+    `up` took. The lab keeps its name, networks, addresses and secrets."""
     from labgen.labs import find_lab, provider_for
     from labgen.locks import lab_lock
     from labgen.observe import settle_time, wait_vip_on

@@ -41,6 +41,8 @@ from labgen.providers.libvirt import libvirtd, vagrant_box
 
 MEMORY_MIB = 640
 CPUS = 1
+SNAPSHOT = "labgen-up"  # each machine's internal snapshot (disk and memory) taken at the end of up
+RESET_TIMEOUT = 300.0  # saving or loading 640 MiB of memory under TCG on a loaded host
 _STATES = {"running": "running", "paused": "frozen", "shut off": "stopped", "crashed": "stopped"}
 
 
@@ -174,7 +176,43 @@ class LibvirtProvider(Provider):
         self._vagrant_up(progress)
         with progress.step("ssh config for ssh -F and testinfra"):
             self._write_ssh_config()
+        with progress.step(f"snapshot {SNAPSHOT} of each machine, for labgen reset"):
+            self._snapshot()
         progress.note(f"ssh -F {self.lab.ssh_config} {spec.preferred.name}")
+
+    def reset(self, progress: Progress) -> None:
+        """Each machine back to its snapshot from the end of `up` (disk and memory: it runs on from
+        that moment), its clock set to now; the lab's networks and secrets are untouched."""
+        domains = [self._domain(node.name) for node in self.lab.spec.nodes]
+        self._close_masters()  # their TCP state is gone with the machines' memory
+        with progress.step(f"{', '.join(domains)} back to snapshot {SNAPSHOT}"):
+            for domain in domains:  # paused, then all resumed at once: as they were saved
+                self._virsh("snapshot-revert", domain, SNAPSHOT, "--paused", "--force", timeout=RESET_TIMEOUT)
+            for domain in domains:
+                self._virsh("resume", domain)
+        with progress.step("clocks set to now (a reverted machine wakes at the snapshot's time)"):
+            for node in self.lab.spec.nodes:
+                done = self.exec(node.name, ["date", "-s", f"@{time.time():.3f}"], timeout=120)
+                if done.returncode != 0:
+                    raise LabgenError(f"{node.name} does not answer after its revert: {done.stderr.strip()}")
+
+    def _snapshot(self) -> None:
+        """Every machine paused, saved, then all resumed together: saved one at a time while the
+        other ran on, a node would miss its peer's heartbeats for seconds and the cluster would
+        fail over during `up` (guest clocks stand still while paused under TCG)."""
+        domains = [self._domain(node.name) for node in self.lab.spec.nodes]
+        fresh = [d for d in domains if SNAPSHOT not in self._virsh("snapshot-list", d, "--name").split()]
+        if not fresh:
+            return
+        for domain in domains:
+            self._virsh("suspend", domain)
+        try:
+            for domain in fresh:
+                self._virsh("snapshot-create-as", domain, SNAPSHOT, "--atomic",
+                            "--description", "the machine as labgen up left it", timeout=RESET_TIMEOUT)
+        finally:
+            for domain in domains:
+                self._virsh("resume", domain)
 
     def down(self) -> None:
         """Domains (vagrant destroy -f; virsh as fallback), daemons, namespace; idempotent."""
@@ -182,6 +220,9 @@ class LibvirtProvider(Provider):
         daemon = libvirtd.Daemon(spec.namespace)
         self._close_masters()
         if daemon.running():
+            for node in spec.nodes:  # a domain with snapshots is not undefined: only their metadata
+                libvirtd.virsh(spec.namespace, "snapshot-delete", domain_name(spec, node.name), SNAPSHOT,
+                               "--metadata")
             if (self.lab.path / ".vagrant").is_dir():
                 self._vagrant_destroy()
             for node in spec.nodes:  # whatever vagrant did not know about (interrupted up)
@@ -399,8 +440,8 @@ class LibvirtProvider(Provider):
         """virsh against the libvirtd holding this lab's machines (labgen's private one)."""
         return libvirtd.virsh(self.lab.spec.namespace, *args)
 
-    def _virsh(self, *args: str) -> str:
-        done = self._virsh_run(*args)
+    def _virsh(self, *args: str, timeout: float = 60) -> str:
+        done = libvirtd.virsh(self.lab.spec.namespace, *args, timeout=timeout)
         if done.returncode != 0:
             raise LabgenError(f"virsh {' '.join(args)}: {done.stderr.strip()}")
         return done.stdout

@@ -404,7 +404,7 @@ ip link set eth0 up
         names = [n.name for n in self.spec.nodes]
         with progress.step(f"dropping what {', '.join(names)} wrote"):
             self._stop_ssh_masters()  # their connections die with the nodes
-            self._kill_all(names)
+            self._kill_all(names, reaped=False)
             for node in names:
                 _unmount(self._merged(node))
                 for layer in ("upper", "work"):
@@ -435,16 +435,16 @@ ip link set eth0 up
         _remove_tree(self.lab.path / "state")
         self.lab.ssh_config.unlink(missing_ok=True)
 
-    def _kill_all(self, names: list[str]) -> None:
+    def _kill_all(self, names: list[str], *, reaped: bool = True) -> None:
         """Pull every plug at once, then wait for each: no clean shutdown of a node whose writes
         are thrown away next (heartbeat alone takes 2 s to release its resources while systemd
-        stops it)."""
+        stops it). reaped: see _kill."""
         for node in names:
             if self._frozen(node):
                 self._set_freezer(node, "THAWED")
             self._kill_init(node)
         for node in names:
-            self._kill(node)
+            self._kill(node, reaped=reaped)
 
     def _stop_ssh_masters(self) -> None:
         """SIGTERM to the lab's ssh connection masters (their command line names their control
@@ -457,16 +457,18 @@ ip link set eth0 up
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
 
-    def _kill(self, node: str) -> None:
+    def _kill(self, node: str, *, reaped: bool = True) -> None:
         """Pull the plug: SIGKILL the node's init (the whole container dies with it); nspawn then
-        exits and cleans up after itself, or is killed too if it does not."""
+        exits and cleans up after itself, or is killed too if it does not. reaped: wait until the
+        host's init has reaped an nspawn an earlier labgen started (about a second here), so that
+        `down` leaves nothing in ps; a reset boots the node again at once instead."""
         nspawn = self._nspawn_pid(node)
         self._kill_init(node)
         if not self._wait_gone(node, 5):
             self._signal(node, signal.SIGKILL)
             if not self._wait_gone(node, 5):
                 raise LabgenError(f"systemd-nspawn of {node} does not exit, even after SIGKILL")
-        if nspawn:
+        if nspawn and reaped:
             wait_reaped([nspawn])
         self._kill_orphaned_init(node)
         self._pid_file(node).unlink(missing_ok=True)

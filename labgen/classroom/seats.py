@@ -122,8 +122,11 @@ def _seat_shell(account: str) -> None:
     wrapper.write_text(f'#!/bin/sh\n# your lab, through the class sudo rule\n'
                        f'exec sudo -n {boundary.helper()} "$@"\n')
     wrapper.chmod(0o755)
-    with (home / ".bashrc").open("a") as rc:
-        rc.write('\n# labgen class: your lab is `labgen status`\nexport PATH="$HOME/.local/bin:$PATH"\n')
+    rc, line = home / ".bashrc", 'export PATH="$HOME/.local/bin:$PATH"  # labgen class: `labgen status`\n'
+    known = rc.read_text(errors="replace") if rc.exists() else ""
+    if line not in known:  # an account kept from an interrupted class down has it already
+        with rc.open("a") as out:
+            out.write(line)
     subprocess.run(["chown", "-R", f"{account}:{account}", str(home / ".local")], check=True, timeout=30)
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import ClassVar
 
 from labgen.boxes.releases import DEFAULT as DEFAULT_BOX
-from labgen.errors import LabgenError
 from labgen.lab import Lab
 from labgen.progress import Progress
 from labgen.verify.poll import wait_for
@@ -109,10 +108,9 @@ class Provider(ABC):
                  lambda seen: seen in ("running", "degraded"), expected=f"{node} booted and answering",
                  timeout=BOOT_TIMEOUT, interval=0.5)
 
+    @abstractmethod
     def reset(self, progress: Progress) -> None:
         """Back to the lab as `up` left it, networks and secrets unchanged (labgen reset)."""
-        raise LabgenError(f"labgen reset is not built for {self.name} labs yet: "
-                          f"labgen down {self.lab.name}, then labgen up again")
 
     @abstractmethod
     def down(self) -> None:

@@ -92,9 +92,9 @@ class PlainVagrantProvider(LibvirtProvider):
             path.write_text(_with_masters(done.stdout, self.lab.path))
         return path
 
-    def _virsh_run(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def _virsh_run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         argv = ["virsh", "-q", "-c", self.uri, *args]
-        return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def _with_masters(raw: str, lab_path: Path) -> str:

@@ -436,12 +436,12 @@ class LibvirtProvider(Provider):
                 f"lab {self.lab.name!r} has no network {network!r}; its networks: {known}"
             ) from None
 
-    def _virsh_run(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def _virsh_run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """virsh against the libvirtd holding this lab's machines (labgen's private one)."""
-        return libvirtd.virsh(self.lab.spec.namespace, *args)
+        return libvirtd.virsh(self.lab.spec.namespace, *args, timeout=timeout)
 
     def _virsh(self, *args: str, timeout: float = 60) -> str:
-        done = libvirtd.virsh(self.lab.spec.namespace, *args, timeout=timeout)
+        done = self._virsh_run(*args, timeout=timeout)
         if done.returncode != 0:
             raise LabgenError(f"virsh {' '.join(args)}: {done.stderr.strip()}")
         return done.stdout

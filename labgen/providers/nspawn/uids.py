@@ -26,8 +26,8 @@ COUNT = 0x8000
 def base(lab: Lab) -> int:
     """The lab's first host UID: recorded in LAB/state/uid-base once claimed, claimed on first use."""
     record = lab.state_dir / "uid-base"
-    if record.exists() and _holder(_slot_of(int(record.read_text()))) == _owner(lab):
-        return int(record.read_text())
+    if record.exists() and _holder(_slot_of(first := int(record.read_text()))) == _owner(lab):
+        return first
     with host_lock(LOCK, "UID ranges of container labs", HOST_TIMEOUT):
         SLOTS.mkdir(parents=True, exist_ok=True)
         for slot in range(COUNT):

@@ -117,6 +117,16 @@ def pid_in_its_namespace(pid: int) -> int | None:
     return None
 
 
+def in_own_network_namespace(pid: int) -> bool:
+    """Whether the process has left the host's network namespace. A container's init is PID 1
+    inside before it has made its own network namespace (nspawn makes it within the container's
+    user namespace, after the clone): naming the namespace then would name the host's."""
+    try:
+        return os.stat(f"/proc/{pid}/ns/net").st_ino != os.stat("/proc/self/ns/net").st_ino
+    except OSError:
+        return False
+
+
 def alive(pid: int) -> bool:
     """Alive and not a zombie; reaps it when it is our own child, so a killed child counts as gone."""
     with contextlib.suppress(ChildProcessError, OSError):

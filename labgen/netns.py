@@ -43,6 +43,14 @@ def netns_exists(name: str) -> bool:
     return Path("/run/netns", name).exists()
 
 
+def _refuse_host_namespace(name: str) -> None:
+    """The network rule's last guard: a name that turns out to be the host's own namespace is
+    never plugged into or deleted from."""
+    if Path("/run/netns", name).stat().st_ino == Path("/proc/self/ns/net").stat().st_ino:
+        raise LabgenError(f"namespace {name} is the host's own network namespace: labgen leaves it "
+                          f"alone; fix: labgen down, then up again")
+
+
 def create_lab_network(spec: LabSpec, *, mgmt: bool = True) -> None:
     """The lab namespace with its bridges and the client seat; safe to call again.
 
@@ -91,6 +99,7 @@ def add_node_link(spec: LabSpec, node_netns: str, network: str, ifname: str) -> 
 
     network is a key of spec.networks or MGMT. Safe to call again (an existing link is kept).
     """
+    _refuse_host_namespace(node_netns)
     node = _node_of(spec, node_netns)
     bridge = MGMT_BRIDGE if network == MGMT else spec.networks[network].bridge
     lab_side = veth_name(node, ifname)

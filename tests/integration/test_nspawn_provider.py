@@ -7,6 +7,7 @@ once for the module and torn down by the last test, which checks that nothing is
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from labgen import host, netns
 from labgen.errors import LabgenError
 from labgen.lab import Lab
 from labgen.progress import Progress
@@ -229,6 +231,30 @@ def test_second_lab_same_addresses_and_failed_provisioning(provider, tmp_path):
         other.down()
     assert other.status() == {"lb0": "absent", "lb1": "absent"}
     assert leftovers(before_other, [f"{NAMESPACE}2", str(other.lab.path)]) == {}
+
+
+def test_a_process_is_in_its_own_network_namespace_only_once_it_has_left_the_hosts():
+    """What _plug waits for before it names a node's namespace: nspawn's init is PID 1 inside
+    a moment before it has its own network namespace."""
+    assert not host.in_own_network_namespace(os.getpid())
+    child = subprocess.Popen(["unshare", "--net", "sleep", "30"])
+    try:
+        wait_for(lambda: (host.in_own_network_namespace(child.pid), host.cmdline(child.pid)), 10,
+                 "the unshared sleep in a network namespace of its own")
+    finally:
+        host.stop([child.pid])
+
+
+def test_plugging_refuses_a_name_that_is_the_hosts_own_namespace(tmp_path):
+    """The last guard of the network rule: no veth is made in, nor link deleted from, the host."""
+    name = f"{NAMESPACE}-hostcheck"
+    subprocess.run(["ip", "netns", "attach", name, str(os.getpid())], check=True)
+    try:
+        spec = make_lab(tmp_path, NAMESPACE).spec
+        with pytest.raises(LabgenError, match="host's own network namespace"):
+            netns.add_node_link(spec, name, netns.MGMT, "eth0")
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], check=True)
 
 
 def test_down_leaves_nothing_behind(provider, before):

@@ -182,9 +182,11 @@ class NspawnProvider(Provider):
         per lab network in it."""
         ns = self.machine(node)
         init = wait_for(lambda: self._init_pid(node),
-                        lambda pid: pid is not None or not self._nspawn_pid(node),
-                        expected=f"the init of {node} to start", timeout=10, interval=0.02)
-        if init is None:
+                        lambda pid: (pid is not None and host.in_own_network_namespace(pid))
+                        or not self._nspawn_pid(node),
+                        expected=f"the init of {node} to start in its own network namespace",
+                        timeout=10, interval=0.02)
+        if init is None or not host.in_own_network_namespace(init):
             raise LabgenError(f"node {node}: systemd-nspawn exited while starting; see "
                               f"{self.lab.logs_dir / f'nspawn-{node}.log'}")
         _host(["ip", "netns", "attach", ns, str(init)])

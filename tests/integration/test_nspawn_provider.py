@@ -246,13 +246,15 @@ def test_a_process_is_in_its_own_network_namespace_only_once_it_has_left_the_hos
 
 
 def test_plugging_refuses_a_name_that_is_the_hosts_own_namespace(tmp_path):
-    """The last guard of the network rule: no veth is made in, nor link deleted from, the host."""
+    """The last guard of the network rule: no veth is made in, nor link deleted from, nor process
+    stopped in, the host's namespace."""
     name = f"{NAMESPACE}-hostcheck"
     subprocess.run(["ip", "netns", "attach", name, str(os.getpid())], check=True)
     try:
         spec = make_lab(tmp_path, NAMESPACE).spec
         with pytest.raises(LabgenError, match="host's own network namespace"):
             netns.add_node_link(spec, name, netns.MGMT, "eth0")
+        assert netns.pids(name) == [], "the host's processes were offered as a lab's to stop"
     finally:
         subprocess.run(["ip", "netns", "delete", name], check=True)
 

@@ -6,6 +6,7 @@ A lab is named, never given as a path: the name is validated before any folder i
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,3 +110,41 @@ def teardown_providers(path: Path) -> list[Provider]:
         )
         providers.append(provider_class(name)(lab))
     return providers
+
+
+def lab_report(lab: Lab | BrokenLab) -> dict:
+    """What `status` shows of a lab (and `class status` of each seat's): its nodes, the VIP
+    holder, the last up's timing, the exercise it runs."""
+    from labgen.exercises import summary
+    from labgen.observe import vip_holders
+
+    if isinstance(lab, BrokenLab):
+        return {"name": lab.name, "path": str(lab.path), "state": "broken", "problem": lab.reason,
+                "nodes": {}, "vip_holders": [], "skipped": []}
+    provider = provider_for(lab)
+    nodes = provider.status()
+    problem = health(lab, nodes)
+    return {
+        "name": lab.name,
+        "state": "degraded" if problem else "up",
+        "problem": problem,
+        "blueprint": lab.spec.blueprint,
+        "provider": lab.spec.provider,
+        "path": str(lab.path),
+        "vip": lab.spec.vip,
+        "nodes": nodes,
+        "vip_holders": [] if problem else vip_holders(provider),
+        "skipped": [s.model_dump() for s in lab.spec.skipped],
+        "up_timing": _up_timing(lab),
+        "exercise": summary(lab),
+    }
+
+
+def _up_timing(lab: Lab) -> dict | None:
+    """What the last `up` of this lab recorded (labgen.cli.up), without its per-step list."""
+    try:
+        timing = json.loads(lab.up_record.read_text())
+    except (OSError, ValueError):
+        return None
+    timing.pop("steps", None)
+    return timing

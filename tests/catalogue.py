@@ -1,26 +1,34 @@
 """Applying one breakage of a blueprint's catalogue to a running lab and checking the suite catches
 it, through the CLI a user types; shared by the container and the VM tests. One module of
 container tests per blueprint (`catalogue_on_nspawn`), so that a parallel run gives each
-blueprint's lab its own worker."""
+blueprint's lab its own worker.
+
+A breakage an exercise is built on is proven through the exercise (tests/exercises.py): its
+start, check, solve and reset make the same assertions and more, on the same lab."""
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
 
 from labgen import paths
+from labgen.exercises import mend
 from labgen.labs import find_lab, provider_for
-from labgen.model.breakages import Breakage, load_breakages
-from labgen.observe import serving_bound, settle_time, wait_settled
+from labgen.model.breakages import Breakage
+from labgen.model.exercises import load_exercises
+from labgen.observe import serving_bound, settle_time
+from labgen.verify.run import last_verdicts
+from tests.exercises import assert_exercise_graded
 from tests.labs import RunningLab, labgen, ok
 
 
 def catalogue_on_nspawn(blueprint: str, lab_name: str):
-    """A module's lab fixture and its test: every breakage of the blueprint's catalogue applied to
-    one shared container lab (taken down, and checked for leftovers, after the last)."""
-    catalogue = load_breakages(paths.blueprints_dir() / blueprint)
+    """A module's lab fixture and its tests: every breakage of the blueprint's catalogue, and every
+    exercise, on one shared container lab (taken down, and checked for leftovers, after the last)."""
+    exercises = load_exercises(paths.blueprints_dir() / blueprint)
+    used = {exercise.breakage for exercise in exercises.exercises}
+    alone = [b for b in exercises.breakages.values() if b.id not in used]
 
     @pytest.fixture(scope="module")
     def lab():
@@ -28,11 +36,15 @@ def catalogue_on_nspawn(blueprint: str, lab_name: str):
         yield running
         running.down()
 
-    @pytest.mark.parametrize("breakage", catalogue, ids=[b.id for b in catalogue])
+    @pytest.mark.parametrize("breakage", alone, ids=[b.id for b in alone])
     def test_breakage_is_caught_by_its_claims(lab, breakage):
         assert_caught(lab.name, breakage)
 
-    return lab, test_breakage_is_caught_by_its_claims
+    @pytest.mark.parametrize("exercise", exercises.exercises, ids=[e.id for e in exercises.exercises])
+    def test_exercise_is_graded_solved_and_reset(lab, exercise):
+        assert_exercise_graded(lab.name, exercises, exercise)
+
+    return lab, test_breakage_is_caught_by_its_claims, test_exercise_is_graded_solved_and_reset
 
 
 def assert_caught(lab: str, breakage: Breakage) -> None:
@@ -67,8 +79,7 @@ def assert_caught(lab: str, breakage: Breakage) -> None:
 
 def claims_record(lab: str) -> dict[str, dict]:
     """LAB/logs/claims.json by claim id: its verdict and the tests that failed."""
-    record = json.loads(find_lab(lab).claims_record.read_text())
-    return {claim["id"]: claim for claim in record}
+    return last_verdicts(find_lab(lab))
 
 
 def bound(lab: str, breakage: Breakage) -> float:
@@ -82,15 +93,5 @@ def bound(lab: str, breakage: Breakage) -> float:
 
 
 def undo(lab: str, breakage: Breakage) -> None:
-    """The breakage's own undo, else each node it touched provisioned again, one at a time with a
-    settled cluster in between (as an administrator would: heartbeat restarted on one node while
-    the other takes over its resources can stay "in transition" for good); then a settled lab."""
-    provider = provider_for(find_lab(lab))
-    for node, command in breakage.undo.items():
-        ok("exec", lab, node, "--", "sh", "-c", command)
-    if not breakage.undo:
-        for node in breakage.apply:
-            script = (paths.labs_dir() / lab / "provision" / f"{node}.sh").read_text()
-            ok("exec", "-i", lab, node, "--", "bash", "-s", input=script)
-            wait_settled(provider)
-    wait_settled(provider, on=provider.lab.spec.preferred.name)
+    """The breakage's own undo, else each node it touched provisioned again (labgen.exercises.mend)."""
+    mend(provider_for(find_lab(lab)), breakage, breakage.undo)

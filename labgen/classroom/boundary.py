@@ -42,6 +42,21 @@ def check_helper() -> Path:
     return path
 
 
+def seal_answers() -> list[Path]:
+    """Every blueprint's breakages and exercises readable by their owner only, so that no seat
+    reads what an exercise broke or how to mend it; the files it had to change."""
+    from labgen import paths
+    from labgen.model import breakages, exercises
+
+    changed = []
+    for name in (breakages.FILE, exercises.FILE):
+        for path in sorted(paths.blueprints_dir().glob(f"*/{name}")):
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+                changed.append(path)
+    return changed
+
+
 def install(seats: dict[str, str], home: Path) -> None:
     """Seat files (account -> lab, LABGEN_HOME) and the sudoers rule for these seats."""
     path = check_helper()

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from labgen.labs import find_lab
 
-COLUMNS = ("seat", "lab", "vip_holder", "last_verify", "last_activity")
+COLUMNS = ("seat", "lab", "vip_holder", "exercise", "last_verify", "last_activity")
 
 
 def seat_rows(state: dict) -> list[dict]:
@@ -26,10 +26,12 @@ def table(rows: list[dict]) -> Table:
 
 
 def _row(name: str, seat: dict) -> dict:
-    from labgen.cli.status import lab_report
     from labgen.errors import LabgenError
+    from labgen.exercises import describe
+    from labgen.labs import lab_report
 
-    row = {"seat": name, "lab": seat["state"], "vip_holder": None, "last_verify": None, "last_activity": None}
+    row = {"seat": name, "lab": seat["state"], "vip_holder": None, "exercise": None, "last_verify": None,
+           "last_activity": None}
     if seat["state"] != "up":
         return row
     try:
@@ -39,6 +41,8 @@ def _row(name: str, seat: dict) -> dict:
         return {**row, "lab": f"broken: {exc}"}
     row["lab"] = report["state"]
     row["vip_holder"] = ", ".join(report["vip_holders"]) or "nobody"
+    row["exercise"] = describe(report["exercise"])
+    row["exercise_detail"] = report["exercise"]
     row["last_verify"] = _last_verify(lab.claims_record)
     row["last_activity"] = _last_activity(lab.path / "logs" / "activity.log")
     return row

@@ -27,8 +27,13 @@ VERBS: dict[str, tuple[set[str], set[str]]] = {
     "reset": (set(), set()),
     "exec": ({"--stdin", "-i"}, set()),
     "ssh": (set(), set()),
+    # exercises: a seat starts, checks and resets its own; `exercise solve` is the teacher's
+    "exercise start": (set(), set()),
+    "exercise check": (set(), set()),
+    "exercise hint": (set(), set()),
+    "exercise reset": (set(), set()),
 }
-NODE_VERBS = {"exec", "ssh"}  # these name a node after the (implicit) lab
+NODE_VERBS = {"exec", "ssh", "exercise start"}  # these name a node (or an exercise) after the lab
 HELP = {"-h", "--help"}
 
 
@@ -75,6 +80,8 @@ def seat_argv(args: list[str], lab: str, account: str) -> list[str]:
     if not args or args[0] in HELP:
         raise LabgenError(f"a seat runs: labgen {{{','.join(VERBS)}}} ... (on its lab, {lab})")
     verb, rest = args[0], args[1:]
+    if verb == "exercise" and rest and not rest[0].startswith("-"):
+        verb, rest = f"exercise {rest[0]}", rest[1:]
     if verb not in VERBS:
         raise LabgenError(f"`labgen {verb}` is not for seats; a seat runs: {', '.join(VERBS)}")
     command, options = _split_command(verb, rest)
@@ -83,11 +90,11 @@ def seat_argv(args: list[str], lab: str, account: str) -> list[str]:
     if len(positional) == nodes + 1 and (named := positional.pop(0)) != lab:
         raise LabgenError(f"seat {account} works on lab {lab} only, not {named!r}")
     if len(positional) != nodes:
-        usage = {"exec": " NODE -- COMMAND", "ssh": " NODE"}.get(verb, "")
+        usage = {"exec": " NODE -- COMMAND", "ssh": " NODE", "exercise start": " NAME"}.get(verb, "")
         raise LabgenError(f"usage: labgen {verb}{usage} (your lab, {lab}, needs no naming)")
     if verb == "exec" and positional == ["client"]:
         command = ["setpriv", f"--reuid={account}", f"--regid={account}", "--init-groups", "--", *command]
-    return [verb, *checked, lab, *positional, *(["--", *command] if verb == "exec" else [])]
+    return [*verb.split(), *checked, lab, *positional, *(["--", *command] if verb == "exec" else [])]
 
 
 def _split_command(verb: str, rest: list[str]) -> tuple[list[str], list[str]]:

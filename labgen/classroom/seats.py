@@ -113,6 +113,21 @@ def stop(state: dict, parallel: int, report: Callable[[str, str], None]) -> None
     class_dir().rmdir()
 
 
+def hand_out(state: dict, exercise: str, parallel: int, report: Callable[[str, str], None]) -> list[str]:
+    """Start one exercise on every seat that is up, `parallel` at once; the seats it failed on."""
+    names = [name for name, seat in state["seats"].items() if seat["state"] == "up"]
+
+    def one(name: str) -> bool:
+        done = _labgen(["exercise", "start", state["seats"][name]["lab"], exercise], timeout=600)
+        report(name, "started" if done.returncode == 0 else
+               (done.stderr.strip().splitlines() or ["exercise start failed"])[-1])
+        return done.returncode == 0
+
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        started = list(pool.map(one, names))
+    return [name for name, ok in zip(names, started, strict=True) if not ok]
+
+
 def _seat_shell(account: str) -> None:
     """`labgen` on the seat's PATH: sudo to labgen-seat, the only way the seat reaches its lab."""
     home = Path(os.path.expanduser(f"~{account}"))

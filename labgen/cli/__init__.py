@@ -18,6 +18,7 @@ from labgen.cli import (
     doctor,
     down,
     exec_,
+    exercise,
     failover,
     graph,
     list_,
@@ -54,6 +55,7 @@ app.command("graph")(graph.graph)
 app.command("matrix")(matrix.matrix)
 app.add_typer(box.app, name="box")
 app.add_typer(class_.app, name="class")
+app.add_typer(exercise.app, name="exercise")
 app.command("doctor")(doctor.doctor)
 
 

@@ -45,6 +45,9 @@ def up(
         raise LabgenError(f"a lab named {taken[0]} exists already; take it down or choose another --prefix")
     provider_class(provider)  # an unknown provider fails here, before anything is made
     boundary.check_helper()
+    for sealed in boundary.seal_answers():
+        console.print(f"made {sealed} readable by its owner only (the answers to the exercises)",
+                      highlight=False)
     nodes = seats * len(bp.nodes)
     limits.check_room(nodes, provider, nodes * limits.NODE_MEMORY_MB[provider], paths.home())
     raised = limits.raise_limits(limits.sysctls(nodes))
@@ -64,6 +67,29 @@ def up(
                   "the roster: labgen class roster", highlight=False)
     for name, seat in failed.items():
         console.print(f"[red]{name} failed twice[/]: {seat.get('error')}")
+    if failed:
+        raise typer.Exit(1)
+
+
+exercise_app = typer.Typer(help="Exercises for the whole class at once.", no_args_is_help=True)
+app.add_typer(exercise_app, name="exercise")
+
+
+@exercise_app.command("start")
+def exercise_start(
+    name: Annotated[str, typer.Argument(help="An exercise of the class's blueprint (labgen exercise list).")],
+    parallel: Parallel = 4,
+) -> None:
+    """Hand one exercise to every seat at once: each seat's lab broken the same way."""
+    from labgen.classroom import seats as classroom
+    from labgen.model.exercises import load_exercises
+    from labgen.model.load import find_blueprint
+
+    state = classroom.load()
+    load_exercises(find_blueprint(state["blueprint"]).folder).get(name)  # an unknown name fails here, once
+    failed = classroom.hand_out(state, name, parallel, lambda seat, what: console.print(f"{seat}: {what}"))
+    console.print(f"exercise {name} handed to {len(state['seats']) - len(failed)} seats; "
+                  "follow them: labgen class status --watch 5", highlight=False)
     if failed:
         raise typer.Exit(1)
 

@@ -11,6 +11,7 @@ def reset(lab: LabName) -> None:
 
     Containers drop their writable layer and are provisioned again; VMs revert to the snapshot
     `up` took. The lab keeps its name, networks, addresses and secrets."""
+    from labgen.exercises import closed_by_reset
     from labgen.labs import find_lab, provider_for
     from labgen.locks import lab_lock
     from labgen.observe import settle_time, wait_vip_on
@@ -29,5 +30,6 @@ def reset(lab: LabName) -> None:
             console.print(f"[red]reset did not finish[/]; logs in {found.logs_dir}; "
                           f"`labgen reset {lab}` again, or `labgen down {lab}`")
             raise
+        closed_by_reset(found)
     console.print(f"lab {lab} is as new in {progress.elapsed():.1f} s "
                   f"(nodes ready in {ready:.1f} s, then the election)", highlight=False)

@@ -15,7 +15,7 @@ def status(
     as_json: Json = False,
 ) -> None:
     """Show each lab's nodes (running, frozen, stopped) and which node holds the VIP."""
-    from labgen.labs import all_labs, find_lab
+    from labgen.labs import all_labs, find_lab, lab_report
 
     labs = [find_lab(name)] if name else all_labs()
     reports = [lab_report(lab) for lab in labs]
@@ -28,44 +28,9 @@ def status(
         _print_report(report)
 
 
-def lab_report(lab) -> dict:
-    from labgen.labs import BrokenLab, health, provider_for
-    from labgen.observe import vip_holders
-
-    if isinstance(lab, BrokenLab):
-        return {"name": lab.name, "path": str(lab.path), "state": "broken", "problem": lab.reason,
-                "nodes": {}, "vip_holders": [], "skipped": []}
-    provider = provider_for(lab)
-    nodes = provider.status()
-    problem = health(lab, nodes)
-    return {
-        "name": lab.name,
-        "state": "degraded" if problem else "up",
-        "problem": problem,
-        "blueprint": lab.spec.blueprint,
-        "provider": lab.spec.provider,
-        "path": str(lab.path),
-        "vip": lab.spec.vip,
-        "nodes": nodes,
-        "vip_holders": [] if problem else vip_holders(provider),
-        "skipped": [s.model_dump() for s in lab.spec.skipped],
-        "up_timing": _up_timing(lab),
-    }
-
-
-def _up_timing(lab) -> dict | None:
-    """What the last `up` of this lab recorded (labgen.cli.up), without its per-step list."""
-    import json
-
-    try:
-        timing = json.loads(lab.up_record.read_text())
-    except (OSError, ValueError):
-        return None
-    timing.pop("steps", None)
-    return timing
-
-
 def print_lab(lab) -> None:
+    from labgen.labs import lab_report
+
     _print_report(lab_report(lab))
 
 
@@ -84,5 +49,9 @@ def _print_report(report: dict) -> None:
         console.print(f"  {node:<6} [{colour}]{state}[/]")
     for skip in report["skipped"]:
         console.print(f"  [yellow]skipped:[/] {skip['what']}")
+    if report["exercise"]:
+        from labgen.exercises import describe
+
+        console.print(f"  exercise {describe(report['exercise'])}", highlight=False)
     if report["problem"]:
         console.print(f"  [red]{report['problem']}[/]", highlight=False)

@@ -2,7 +2,8 @@
 
 The seats act as students do, through `su - seatNN -c 'labgen ...'` (their `labgen` is sudo to
 labgen-seat); the checks try what a curious student would: another seat's lab, its files, its
-network namespace, root on the host. Then a broken lab is reset, and class down must leave no
+network namespace, root on the host. Then a broken lab is reset, an exercise handed to the class
+is mended by a student who cannot read its answer, and class down must leave no
 account, lab, namespace, sudo rule or raised limit behind.
 """
 
@@ -156,6 +157,29 @@ def test_class_status_shows_each_seat(klass) -> None:
     assert all(row["lab"] == "up" and row["vip_holder"] == "lb0" for row in rows.values()), rows
     assert rows["seat03"]["last_activity"].startswith("exec"), rows["seat03"]  # its last: the reset test
     assert rows["seat01"]["last_verify"] and "passed" in rows["seat01"]["last_verify"], rows["seat01"]
+
+
+def test_an_exercise_for_the_class_is_mended_by_a_student_who_cannot_read_the_answer(klass) -> None:
+    ok("class", "exercise", "start", "twin-hostnames", timeout=600)
+    assert all(exercise_of(seat).startswith("twin-hostnames: not checked yet") for seat in SEATS)
+    for name in ("exercises.yaml", "breakages.yaml"):
+        answers = paths.blueprints_dir() / "keepalived-rr" / name
+        assert answers.stat().st_mode & 0o077 == 0, f"class up left {answers} readable by others"
+        assert "Permission denied" in refused("seat02", f"cat {shlex.quote(str(answers))}"), answers
+    assert "not for seats" in refused("seat02", "labgen exercise solve")
+    broken = as_seat("seat02", "labgen exercise check")
+    assert broken.returncode == 1 and "not mended yet" in broken.stdout, broken.stdout + broken.stderr
+    assert seat_ok("seat02", "labgen exercise hint").startswith("hint 1 of ")
+    seat_ok("seat02", "labgen exec lb1 -- sh -c 'hostname vrrpslave && echo vrrpslave > /etc/hostname'")
+    assert "every claim holds again" in seat_ok("seat02", "labgen exercise check")
+    assert exercise_of("seat02").startswith("twin-hostnames: mended") and "1 hint" in exercise_of("seat02")
+    seat_ok("seat01", "labgen exercise reset")
+    assert exercise_of("seat01") is None
+
+
+def exercise_of(seat: str) -> str | None:
+    rows = {row["seat"]: row for row in json.loads(ok("class", "status", "--json"))}
+    return rows[seat]["exercise"]
 
 
 def test_class_down_removes_accounts_labs_and_rule(klass) -> None:

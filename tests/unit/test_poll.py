@@ -4,6 +4,7 @@ import itertools
 
 import pytest
 
+from labgen.verify import poll
 from labgen.verify.poll import PollTimeout, wait_for
 
 
@@ -17,8 +18,13 @@ def test_timeout_names_expected_and_seen():
         wait_for(lambda: "lb1", lambda v: v == "lb0", expected="the VIP on lb0", timeout=0.2, interval=0.05)
 
 
-def test_hold_restarts_when_the_condition_breaks():
-    # settled, broken once (a daemon restarting), then settled for good
+def test_hold_restarts_when_the_condition_breaks(monkeypatch):
+    # settled, broken once (a daemon restarting), then settled for good; on a clock that moves only
+    # when wait_for sleeps, so a busy host cannot stretch the first three looks past the hold
+    clock = itertools.count(0, 0.02)
+    now = [0.0]
+    monkeypatch.setattr(poll.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(poll.time, "sleep", lambda _: now.__setitem__(0, next(clock)))
     looks = itertools.chain(["ok"] * 3, ["restarting"], itertools.repeat("ok"))
     seen = []
     result = wait_for(lambda: seen.append(next(looks)) or seen[-1], lambda v: v == "ok",

@@ -1,4 +1,4 @@
-"""What a seat may ask labgen-seat for: its own lab, six verbs, a few options (seat.seat_argv).
+"""What a seat may ask labgen-seat for: its own lab, a few verbs, a few options (seat.seat_argv).
 
 The same checks run for real, through sudo and su, in tests/integration/test_classroom.py."""
 
@@ -21,6 +21,11 @@ from labgen.errors import LabgenError
     (["exec", "seat02", "lb1", "--", "id"], ["exec", "seat02", "lb1", "--", "id"]),
     (["exec", "lb0", "--", "sh", "-c", "x; -k"], ["exec", "seat02", "lb0", "--", "sh", "-c", "x; -k"]),
     (["ssh", "lb0"], ["ssh", "seat02", "lb0"]),
+    (["exercise", "start", "backup-wins"], ["exercise", "start", "seat02", "backup-wins"]),
+    (["exercise", "start", "seat02", "x"], ["exercise", "start", "seat02", "x"]),
+    (["exercise", "check"], ["exercise", "check", "seat02"]),
+    (["exercise", "hint", "seat02"], ["exercise", "hint", "seat02"]),
+    (["exercise", "reset"], ["exercise", "reset", "seat02"]),
 ])
 def test_a_seat_gets_its_own_lab(args, expected) -> None:
     assert seat_argv(args, "seat02", "seat02") == expected
@@ -49,6 +54,11 @@ def test_the_client_seat_runs_as_the_student() -> None:
     (["exec", "--", "id"], "usage"),
     (["ssh"], "usage"),
     (["status", "seat02", "extra"], "usage"),
+    (["exercise", "solve"], "exercise solve` is not for seats"),
+    (["exercise", "list", "keepalived-rr"], "exercise list` is not for seats"),
+    (["exercise"], "exercise` is not for seats"),
+    (["exercise", "check", "seat01"], "lab seat02 only"),
+    (["exercise", "start"], "usage"),
 ])
 def test_a_seat_is_refused(args, says) -> None:
     with pytest.raises(LabgenError, match=says.replace("-", r"\-")):

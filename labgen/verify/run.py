@@ -1,0 +1,50 @@
+"""Running a lab's suite: the pytest command line `labgen verify` and `labgen exercise check`
+share, and the verdicts it leaves in LAB/logs/claims.json."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from labgen.lab import Lab
+
+# seconds one test of a lab's suite may take, fixtures included: a backstop behind each test's own
+# bounded polls, so a hung node can never hang `verify`
+TEST_TIMEOUT = 600
+
+
+def suite_argv(lab: Lab, claims: list[str], options: list[str]) -> list[str]:
+    """pytest over the lab's suite (or the tests of the given claims), with pytest options."""
+    return [
+        sys.executable, "-m", "pytest", "-v", "-rs", "--tb=short", "-p", "no:cacheprovider",
+        f"--timeout={TEST_TIMEOUT:g}", "--rootdir", str(lab.path), *selection(lab, claims), *options,
+    ]
+
+
+def run_suite(lab: Lab, claims: list[str], options: list[str], *, capture: bool = False
+              ) -> subprocess.CompletedProcess[str]:
+    """The suite in the lab's folder; its output shown, or captured for a summary of its own."""
+    return subprocess.run(suite_argv(lab, claims, options), cwd=lab.path, check=False,
+                          capture_output=capture, text=True)
+
+
+def selection(lab: Lab, claims: list[str]) -> list[str]:
+    """What pytest runs: the whole suite, or the tests of the given claims (validated first), in
+    the suite's file order (pytest runs node ids as given): configuration before behaviour, so
+    --exitfirst stops at a wrong setting before waiting out a failover."""
+    if not claims:
+        return [str(lab.path / "tests")]
+    tests = dict.fromkeys(test for claim in claims for test in lab.spec.claim(claim).tests)
+    in_suite_order = sorted(tests, key=lambda test: test.split("::")[0])
+    return [str(lab.path / "tests" / test) for test in in_suite_order]
+
+
+def last_verdicts(lab: Lab) -> dict[str, dict]:
+    """The claims of the lab's last suite run by id: verdict, tests, and those that failed."""
+    try:
+        record = json.loads(Path(lab.claims_record).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {claim["id"]: claim for claim in record}

@@ -1,0 +1,74 @@
+"""Exercises are consistent data a teacher can trust: enough of them, each on a breakage of the
+catalogue, mending only nodes the lab has; bad data is one line naming file, exercise and field;
+the student's list never carries the answer. Each exercise runs for real in
+tests/integration/test_breakages_*.py (tests/exercises.py)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from labgen import paths
+from labgen.classroom import boundary
+from labgen.errors import LabgenError
+from labgen.model.exercises import load_exercises
+from labgen.model.load import load_blueprint
+from tests.conftest import BLUEPRINTS
+from tests.labs import labgen
+
+
+@pytest.mark.parametrize("blueprint", BLUEPRINTS)
+def test_each_blueprint_has_eight_exercises_from_a_slip_to_a_failover_fault(blueprint):
+    exercises = load_exercises(paths.blueprints_dir() / blueprint).exercises
+    assert len(exercises) >= 8
+    assert set(Counter(e.difficulty for e in exercises)) == {"easy", "medium", "hard"}
+
+
+@pytest.mark.parametrize("blueprint", BLUEPRINTS)
+def test_every_exercise_mends_only_nodes_the_lab_has(blueprint):
+    nodes = {n.name for n in load_blueprint(blueprint)[0].nodes}
+    for exercise in load_exercises(paths.blueprints_dir() / blueprint).exercises:
+        assert set(exercise.solve) <= nodes, f"{exercise.id}: unknown nodes"
+
+
+def test_an_exercise_on_a_missing_breakage_is_one_line(blueprint_copy):
+    folder = blueprint_copy("keepalived-rr")
+    file = folder / "exercises.yaml"
+    file.write_text(file.read_text().replace("breakage: priorities-swapped", "breakage: nothing", 1))
+    with pytest.raises(LabgenError, match=r"exercise backup-holds-the-address: no breakage 'nothing'"):
+        load_exercises(folder)
+
+
+def test_a_bad_field_names_the_exercise_and_the_field(blueprint_copy):
+    folder = blueprint_copy("heartbeat-nginx")
+    file = folder / "exercises.yaml"
+    file.write_text(file.read_text().replace("difficulty: easy", "difficulty: trivial", 1))
+    with pytest.raises(LabgenError, match=r"exercise secret-for-all-to-read: difficulty: Input should be"):
+        load_exercises(folder)
+
+
+def test_the_list_tells_stories_not_answers():
+    listed = labgen("exercise", "list", "keepalived-rr", "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert len(rows) >= 8
+    assert all(set(row) == {"id", "title", "difficulty", "story", "hints"} for row in rows)
+
+
+def test_an_unknown_exercise_is_one_line_naming_the_known_ones():
+    exercises = load_exercises(paths.blueprints_dir() / "pacemaker-nginx")
+    with pytest.raises(LabgenError, match="no exercise 'nope'; this blueprint's exercises: cluster-key"):
+        exercises.get("nope")
+
+
+def test_sealing_leaves_the_answers_to_their_owner(blueprint_copy, monkeypatch):
+    folder = blueprint_copy("keepalived-rr")
+    monkeypatch.setattr(paths, "blueprints_dir", lambda: folder.parent)
+    (folder / "exercises.yaml").chmod(0o644)
+    (folder / "breakages.yaml").chmod(0o640)
+    assert boundary.seal_answers() == [folder / "breakages.yaml", folder / "exercises.yaml"]
+    modes = {(folder / name).stat().st_mode & 0o777 for name in ("breakages.yaml", "exercises.yaml")}
+    assert modes == {0o600}
+    assert boundary.seal_answers() == []

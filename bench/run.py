@@ -1,6 +1,6 @@
 """labgen's benchmark: every figure against a floor measured in the same run, with its spread.
 
-    .venv/bin/python bench/run.py [--sections cli,nspawn,failover,breakages,libvirt,releases]
+    .venv/bin/python bench/run.py [--sections cli,nspawn,failover,breakages,exercises,libvirt,releases,class]
                                   [--repeat N] [--update]
 
 Writes BENCHMARKS.md (a table a person reads) and bench/results.json (for programs). This machine
@@ -254,19 +254,58 @@ def breakages_section(repeat: int) -> list[dict]:
                 *map(str, sorted((ROOT / "tests" / "integration").glob("test_breakages_*.py")))]
         subprocess.run(argv, cwd=ROOT, capture_output=True, check=False)
         cases = ElementTree.parse(junit).getroot().iter("testcase")
-        outcomes: dict[str, list[tuple[bool, float]]] = {}
+        outcomes: dict[tuple[str, str], list[tuple[bool, float]]] = {}
         for case in cases:
             if case.find("skipped") is None:
                 blueprint = case.get("classname").rsplit("_", 1)[-1]  # test_breakages_heartbeat
+                kind = "exercise" if case.get("name").startswith("test_exercise") else "breakage"
                 caught = case.find("failure") is None and case.find("error") is None
-                outcomes.setdefault(blueprint, []).append((caught, float(case.get("time"))))
-    for blueprint, results in sorted(outcomes.items()):
-        caught = sum(1 for ok, _ in results if ok)
-        figures.append(figure(f"{blueprint}: breakages caught of {len(results)}", [caught], None,
+                outcomes.setdefault((blueprint, kind), []).append((caught, float(case.get("time"))))
+    how = {"breakage": ("caught", "apply, fail its claims, undo, pass them again"),
+           "exercise": ("graded", "start, check fails, hint, solve, check passes, break, reset, pass")}
+    for (blueprint, kind), results in sorted(outcomes.items()):
+        passed = sum(1 for ok, _ in results if ok)
+        verb, steps = how[kind]
+        figures.append(figure(f"{blueprint}: {kind}s {verb} of {len(results)}", [passed], None,
                               f"{len(results)} (100 %)", "nspawn; LVS ones on VMs in tests/e2e"))
-        figures.append(figure(f"{blueprint}: seconds per breakage", [t for _, t in results], None, "",
-                              "apply, fail its claims, undo, pass them again"))
+        figures.append(figure(f"{blueprint}: seconds per {kind}", [t for _, t in results], None, "", steps))
     return figures
+
+
+def exercises_section(repeat: int) -> list[dict]:
+    """Each keepalived-rr exercise on one container lab, as a student meets it: `exercise check`
+    on the broken lab and on the mended one (target: 15 s unless it needs a failover), and the
+    reset that ends it (repeat is ignored: each exercise is one sample)."""
+    from labgen.model.exercises import load_exercises
+
+    exercises = load_exercises(ROOT / "blueprints" / "keepalived-rr").exercises
+    name, checks = "bench-ex", {"easy": [], "medium": [], "hard": []}
+    mended, resets = [], []
+    subprocess.run([*LABGEN, "down", name], capture_output=True, check=False)
+    labgen("up", "keepalived-rr", "--provider", "nspawn", "--name", name)
+    try:
+        for exercise in exercises:
+            labgen("exercise", "start", name, exercise.id)
+            checks[exercise.difficulty].append(timed(lambda: _check(name, broken=True)))
+            labgen("exercise", "solve", name)
+            mended.append(timed(lambda: _check(name, broken=False)))
+            resets.append(timed(lambda: labgen("exercise", "reset", name)))
+    finally:
+        labgen("down", name)
+    how = "nspawn, keepalived-rr, each claim up to its first failing test"
+    return [
+        *(figure(f"exercise check, broken, {level} (s)", samples, None,
+                 "<= 15 s" if level != "hard" else "a failover", how)
+          for level, samples in checks.items() if samples),
+        figure("exercise check, mended (s)", mended, None, "", "every claim's tests pass"),
+        figure("exercise reset (s)", resets, None, "<= 2 s + election", "labgen reset, record closed"),
+    ]
+
+
+def _check(lab: str, *, broken: bool) -> None:
+    done = subprocess.run([*LABGEN, "exercise", "check", lab], capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != (1 if broken else 0):
+        sys.exit(f"bench: exercise check on {lab} said exit {done.returncode}:\n{done.stdout}")
 
 
 def libvirt_floor(name: str) -> float:
@@ -416,6 +455,7 @@ SECTIONS: dict[str, Callable[[int], list[dict]]] = {
     "nspawn": nspawn_section,
     "failover": failover_section,
     "breakages": breakages_section,
+    "exercises": exercises_section,
     "libvirt": libvirt_section,
     "releases": releases_section,
     "class": class_section,

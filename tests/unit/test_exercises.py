@@ -33,19 +33,17 @@ def test_every_exercise_mends_only_nodes_the_lab_has(blueprint):
         assert set(exercise.solve) <= nodes, f"{exercise.id}: unknown nodes"
 
 
-def test_an_exercise_on_a_missing_breakage_is_one_line(blueprint_copy):
-    folder = blueprint_copy("keepalived-rr")
+@pytest.mark.parametrize(("blueprint", "old", "new", "says"), [
+    ("keepalived-rr", "breakage: priorities-swapped", "breakage: nothing",
+     r"exercise backup-holds-the-address: no breakage 'nothing'"),
+    ("heartbeat-nginx", "difficulty: easy", "difficulty: trivial",
+     r"exercise secret-for-all-to-read: difficulty: Input should be"),
+])
+def test_bad_exercise_data_is_one_line_naming_the_exercise(blueprint_copy, blueprint, old, new, says):
+    folder = blueprint_copy(blueprint)
     file = folder / "exercises.yaml"
-    file.write_text(file.read_text().replace("breakage: priorities-swapped", "breakage: nothing", 1))
-    with pytest.raises(LabgenError, match=r"exercise backup-holds-the-address: no breakage 'nothing'"):
-        load_exercises(folder)
-
-
-def test_a_bad_field_names_the_exercise_and_the_field(blueprint_copy):
-    folder = blueprint_copy("heartbeat-nginx")
-    file = folder / "exercises.yaml"
-    file.write_text(file.read_text().replace("difficulty: easy", "difficulty: trivial", 1))
-    with pytest.raises(LabgenError, match=r"exercise secret-for-all-to-read: difficulty: Input should be"):
+    file.write_text(file.read_text().replace(old, new, 1))
+    with pytest.raises(LabgenError, match=says):
         load_exercises(folder)
 
 

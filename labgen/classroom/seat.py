@@ -44,7 +44,8 @@ def main() -> None:
     except LabgenError as exc:
         print(f"labgen: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    _log_activity(Path(seat["home"]) / "labs" / seat["lab"], argv[0])
+    verb = " ".join(argv[:2] if argv[0] == "exercise" else argv[:1])
+    _log_activity(Path(seat["home"]) / "labs" / seat["lab"], verb)
     os.environ.clear()
     os.environ.update(LABGEN_HOME=seat["home"], LABGEN_SEAT=account, PATH="/usr/sbin:/usr/bin:/sbin:/bin",
                       LANG="C.UTF-8")

@@ -6,6 +6,7 @@ import time
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from labgen.cli.options import Blueprint, Json, LabName
 from labgen.cli.output import console, print_json
@@ -28,7 +29,7 @@ def list_exercises(blueprint: Blueprint, json_: Json = False) -> None:
                      "hints": len(e.hints)} for e in exercises])
         return
     for e in exercises:
-        console.print(f"[bold]{e.id:<30}[/] {e.difficulty:<7} {e.title}", highlight=False)
+        console.print(f"[bold]{e.id:<30}[/] {e.difficulty:<7} {escape(e.title)}", highlight=False)
 
 
 @app.command("start")
@@ -41,8 +42,8 @@ def start(lab: LabName, name: ExerciseName) -> None:
     found = find_lab(lab)
     with lab_lock(lab, "exercise start"):
         exercise = exercises.start(found, running_provider(found), exercises.exercises_of(found), name)
-    console.print(f"[bold]{exercise.title}[/] ({exercise.difficulty})\n", highlight=False)
-    console.print(exercise.story.strip(), highlight=False)
+    console.print(f"[bold]{escape(exercise.title)}[/] ({exercise.difficulty})\n", highlight=False)
+    console.print(exercise.story.strip(), highlight=False, markup=False)
     console.print(f"\nwhen you think it is mended: labgen exercise check {lab}; "
                   f"stuck: labgen exercise hint {lab}", highlight=False)
 
@@ -62,7 +63,7 @@ def check(lab: LabName) -> None:
         verdicts = exercises.check(found, catalogue)
     for claim, verdict in verdicts.items():
         mark = "[green]✓ holds[/]" if verdict == "passed" else f"[red]✗ {verdict}[/]"
-        console.print(f"{mark}  {found.spec.claim(claim).quote}", highlight=False)
+        console.print(f"{mark}  {escape(found.spec.claim(claim).quote)}", highlight=False)
     failing = [claim for claim, verdict in verdicts.items() if verdict != "passed"]
     took = f"checked in {time.monotonic() - began:.0f} s"
     if failing:
@@ -83,7 +84,7 @@ def hint(lab: LabName) -> None:
     with lab_lock(lab, "exercise hint"):
         shown, exercise = exercises.next_hint(found, exercises.exercises_of(found))
     for number, text in enumerate(exercise.hints[:shown], 1):
-        console.print(f"hint {number} of {len(exercise.hints)}: {text}", highlight=False)
+        console.print(f"hint {number} of {len(exercise.hints)}: {text}", highlight=False, markup=False)
     if shown == len(exercise.hints):
         console.print("that was the last hint", highlight=False)
 
@@ -98,7 +99,7 @@ def solve(lab: LabName) -> None:
     found = find_lab(lab)
     with lab_lock(lab, "exercise solve"), console.status("mending the lab"):
         exercise = exercises.solve(found, running_provider(found), exercises.exercises_of(found))
-    console.print(f"[bold]{exercise.title}[/]: {exercise.answer.strip()}", highlight=False)
+    console.print(f"[bold]{escape(exercise.title)}[/]: {escape(exercise.answer.strip())}", highlight=False)
     console.print(f"mended; `labgen exercise check {lab}` shows it", highlight=False)
 
 

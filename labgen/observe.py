@@ -55,8 +55,16 @@ def vip_seen_from_client(provider: Provider, macs: dict[str, str]) -> str | None
 
 
 def settle_time(spec: LabSpec) -> float:
-    """How long the cluster may take to settle after a start or a disturbance."""
-    return protocols.of(spec).settle_time(spec.params)
+    """How long the cluster may take to settle after a start or a disturbance: the protocol's
+    bound, plus two runs of its resource agent on emulated VMs (a healed partition releases the
+    VIP on one node and takes it on the other)."""
+    return protocols.of(spec).settle_time(spec.params) + agent_allowance(spec, 2)
+
+
+def agent_allowance(spec: LabSpec, runs: int) -> float:
+    """Seconds to allow for `runs` runs of the protocol's resource agent on emulated VMs (TCG),
+    where a shell-script agent takes several seconds more than on a real CPU."""
+    return runs * protocols.of(spec).agent_under_tcg_s if spec.provider == "libvirt" else 0
 
 
 def wait_vip_on(provider: Provider, nodes: list[str], timeout: float) -> None:

@@ -4,15 +4,9 @@ server shuts down, the other server (lb1) will take over, and you will keep seei
 coming in on your local computer"."""
 
 from labgen import protocols
-from labgen.observe import serving_bound, settle_time, wait_vip_on
+from labgen.observe import agent_allowance, serving_bound, settle_time, wait_vip_on
 from labgen.verify.behaviour import backup_name, failover_and_back
 from labgen.verify.failover import measure
-
-
-def agent_allowance(spec, runs: int) -> float:
-    """Seconds to allow for `runs` runs of the protocol's resource agent on emulated VMs (TCG),
-    where a shell-script agent takes several seconds more than on a real CPU."""
-    return runs * protocols.of(spec).agent_under_tcg_s if spec.provider == "libvirt" else 0
 
 
 def test_lb1_takes_over_and_lb0_takes_back(provider, client, macs, restore, takeover_fault):

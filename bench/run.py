@@ -246,19 +246,21 @@ def fault_figures(label: str, reports: list[dict]) -> list[dict]:
 
 def breakages_section(repeat: int) -> list[dict]:
     """The verifier verified: each blueprint's catalogue run by its tests, once (repeat is ignored;
-    tests/integration/test_breakages_*.py); per blueprint: caught of total, seconds per breakage."""
+    tests/integration/test_breakages_*.py, test_exercises_*.py); per blueprint: caught of total,
+    seconds per breakage, and the same of its exercises."""
     figures = []
     with tempfile.TemporaryDirectory() as tmp:
         junit = Path(tmp) / "breakages.xml"
         argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junit-xml={junit}",
-                *map(str, sorted((ROOT / "tests" / "integration").glob("test_breakages_*.py")))]
+                *map(str, sorted((ROOT / "tests" / "integration").glob("test_[be][rx]e*_*.py")))]
         subprocess.run(argv, cwd=ROOT, capture_output=True, check=False)
         cases = ElementTree.parse(junit).getroot().iter("testcase")
         outcomes: dict[tuple[str, str], list[tuple[bool, float]]] = {}
         for case in cases:
             if case.find("skipped") is None:
-                blueprint = case.get("classname").rsplit("_", 1)[-1]  # test_breakages_heartbeat
-                kind = "exercise" if case.get("name").startswith("test_exercise") else "breakage"
+                module = case.get("classname").rsplit(".", 1)[-1]  # test_breakages_heartbeat
+                blueprint = module.rsplit("_", 1)[-1]
+                kind = "exercise" if module.startswith("test_exercises") else "breakage"
                 caught = case.find("failure") is None and case.find("error") is None
                 outcomes.setdefault((blueprint, kind), []).append((caught, float(case.get("time"))))
     how = {"breakage": ("caught", "apply, fail its claims, undo, pass them again"),

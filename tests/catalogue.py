@@ -3,8 +3,8 @@ it, through the CLI a user types; shared by the container and the VM tests. One 
 container tests per blueprint (`catalogue_on_nspawn`), so that a parallel run gives each
 blueprint's lab its own worker.
 
-A breakage an exercise is built on is proven through the exercise (tests/exercises.py): its
-start, check, solve and reset make the same assertions and more, on the same lab."""
+A breakage an exercise is built on is proven through the exercise (tests/exercises.py,
+`exercises_on_nspawn`): its start, check, solve and reset make the same assertions and more."""
 
 from __future__ import annotations
 
@@ -24,27 +24,40 @@ from tests.labs import RunningLab, labgen, ok
 
 
 def catalogue_on_nspawn(blueprint: str, lab_name: str):
-    """A module's lab fixture and its tests: every breakage of the blueprint's catalogue, and every
-    exercise, on one shared container lab (taken down, and checked for leftovers, after the last)."""
+    """A module's lab fixture and its test: every breakage of the blueprint's catalogue that no
+    exercise is built on, on one shared container lab (taken down, and checked for leftovers,
+    after the last)."""
     exercises = load_exercises(paths.blueprints_dir() / blueprint)
     used = {exercise.breakage for exercise in exercises.exercises}
     alone = [b for b in exercises.breakages.values() if b.id not in used]
 
+    @pytest.mark.parametrize("breakage", alone, ids=[b.id for b in alone])
+    def test_breakage_is_caught_by_its_claims(lab, breakage):
+        assert_caught(lab.name, breakage)
+
+    return shared_lab(blueprint, lab_name), test_breakage_is_caught_by_its_claims
+
+
+def exercises_on_nspawn(blueprint: str, lab_name: str):
+    """A module's lab fixture and its test: every exercise of the blueprint on one shared container
+    lab (a module apart from the catalogue's, so that the two run in parallel workers)."""
+    exercises = load_exercises(paths.blueprints_dir() / blueprint)
+
+    @pytest.mark.parametrize("exercise", exercises.exercises, ids=[e.id for e in exercises.exercises])
+    def test_exercise_is_graded_solved_and_reset(lab, exercise):
+        assert_exercise_graded(lab.name, exercises, exercise)
+
+    return shared_lab(blueprint, lab_name), test_exercise_is_graded_solved_and_reset
+
+
+def shared_lab(blueprint: str, lab_name: str):
     @pytest.fixture(scope="module")
     def lab():
         running = RunningLab(blueprint, lab_name, "nspawn", [])
         yield running
         running.down()
 
-    @pytest.mark.parametrize("breakage", alone, ids=[b.id for b in alone])
-    def test_breakage_is_caught_by_its_claims(lab, breakage):
-        assert_caught(lab.name, breakage)
-
-    @pytest.mark.parametrize("exercise", exercises.exercises, ids=[e.id for e in exercises.exercises])
-    def test_exercise_is_graded_solved_and_reset(lab, exercise):
-        assert_exercise_graded(lab.name, exercises, exercise)
-
-    return lab, test_breakage_is_caught_by_its_claims, test_exercise_is_graded_solved_and_reset
+    return lab
 
 
 def assert_caught(lab: str, breakage: Breakage) -> None:

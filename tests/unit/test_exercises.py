@@ -1,7 +1,7 @@
 """Exercises are consistent data a teacher can trust: enough of them, each on a breakage of the
 catalogue, mending only nodes the lab has; bad data is one line naming file, exercise and field;
 the student's list never carries the answer. Each exercise runs for real in
-tests/integration/test_breakages_*.py (tests/exercises.py)."""
+tests/integration/test_exercises_*.py (tests/exercises.py)."""
 
 from __future__ import annotations
 

@@ -11,11 +11,11 @@ import json
 import time
 from pathlib import Path
 
-from labgen import paths
 from labgen.errors import LabgenError
 from labgen.lab import Lab
 from labgen.model.breakages import Breakage
 from labgen.model.exercises import Exercise, ExerciseSet, load_exercises
+from labgen.model.load import find_blueprint
 from labgen.observe import wait_settled
 from labgen.providers.base import Provider
 from labgen.verify.run import last_verdicts, run_suite
@@ -24,7 +24,7 @@ UNDER_WAY = ("broken", "checked")  # states of an exercise not yet mended
 
 
 def exercises_of(lab: Lab) -> ExerciseSet:
-    return load_exercises(paths.blueprints_dir() / lab.spec.blueprint)
+    return load_exercises(find_blueprint(lab.spec.blueprint).folder)
 
 
 def record(lab: Lab) -> dict | None:

@@ -117,14 +117,20 @@ def pid_in_its_namespace(pid: int) -> int | None:
     return None
 
 
+def is_host_network_namespace(path: str | Path) -> bool:
+    """Whether a namespace file (/proc/PID/ns/net, /run/netns/NAME) is the host's own network
+    namespace, labgen's: False when it cannot be read."""
+    try:
+        return os.stat(path).st_ino == os.stat("/proc/self/ns/net").st_ino
+    except OSError:
+        return False
+
+
 def in_own_network_namespace(pid: int) -> bool:
     """Whether the process has left the host's network namespace. A container's init is PID 1
     inside before it has made its own network namespace (nspawn makes it within the container's
     user namespace, after the clone): naming the namespace then would name the host's."""
-    try:
-        return os.stat(f"/proc/{pid}/ns/net").st_ino != os.stat("/proc/self/ns/net").st_ino
-    except OSError:
-        return False
+    return alive(pid) and not is_host_network_namespace(f"/proc/{pid}/ns/net")
 
 
 def alive(pid: int) -> bool:

@@ -120,7 +120,7 @@ def lab_report(lab: Lab | BrokenLab) -> dict:
 
     if isinstance(lab, BrokenLab):
         return {"name": lab.name, "path": str(lab.path), "state": "broken", "problem": lab.reason,
-                "nodes": {}, "vip_holders": [], "skipped": []}
+                "nodes": {}, "vip_holders": [], "skipped": [], "exercise": None}
     provider = provider_for(lab)
     nodes = provider.status()
     problem = health(lab, nodes)

@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 from labgen.errors import LabgenError
-from labgen.host import HOST_TIMEOUT, last_line
+from labgen.host import HOST_TIMEOUT, is_host_network_namespace, last_line
 from labgen.host import run as _host
 from labgen.lab import LabSpec, NetworkSpec
 
@@ -43,14 +43,10 @@ def netns_exists(name: str) -> bool:
     return Path("/run/netns", name).exists()
 
 
-def _is_host_namespace(name: str) -> bool:
-    return Path("/run/netns", name).stat().st_ino == Path("/proc/self/ns/net").stat().st_ino
-
-
 def _refuse_host_namespace(name: str) -> None:
     """The network rule's last guard: a name that turns out to be the host's own namespace is
     never plugged into or deleted from."""
-    if _is_host_namespace(name):
+    if is_host_network_namespace(Path("/run/netns", name)):
         raise LabgenError(f"namespace {name} is the host's own network namespace: labgen leaves it "
                           f"alone; fix: labgen down, then up again")
 
@@ -166,7 +162,7 @@ def delete_netns(name: str) -> None:
 def pids(name: str) -> list[int]:
     """The processes living in network namespace `name`: none when it does not exist, and none
     when the name is the host's own namespace (its processes are no lab's to stop)."""
-    if not netns_exists(name) or _is_host_namespace(name):
+    if not netns_exists(name) or is_host_network_namespace(Path("/run/netns", name)):
         return []
     done = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True, check=False,
                           timeout=HOST_TIMEOUT)

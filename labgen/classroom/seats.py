@@ -19,6 +19,7 @@ from pathlib import Path
 from labgen import paths
 from labgen.classroom import accounts, boundary, limits
 from labgen.errors import LabgenError
+from labgen.host import last_line
 from labgen.labs import check_lab_name
 
 MAX_SEATS = 99
@@ -77,7 +78,7 @@ def start(blueprint: str, names: list[str], up_args: list[str], raised: dict[str
             _labgen(["down", name], timeout=600)
         seat["state"] = "up" if done.returncode == 0 else "failed"
         if done.returncode:
-            seat["error"] = (done.stderr.strip().splitlines() or ["labgen up failed"])[-1]
+            seat["error"] = last_line(done)
         else:
             (paths.labs_dir() / name).chmod(0o700)  # its secrets are the seat's, through labgen-seat only
             seat["password"] = accounts.create(name, name)
@@ -119,8 +120,7 @@ def hand_out(state: dict, exercise: str, parallel: int, report: Callable[[str, s
 
     def one(name: str) -> bool:
         done = _labgen(["exercise", "start", state["seats"][name]["lab"], exercise], timeout=600)
-        report(name, "started" if done.returncode == 0 else
-               (done.stderr.strip().splitlines() or ["exercise start failed"])[-1])
+        report(name, "started" if done.returncode == 0 else last_line(done))
         return done.returncode == 0
 
     with ThreadPoolExecutor(max_workers=parallel) as pool:

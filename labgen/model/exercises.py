@@ -20,13 +20,14 @@ from labgen.model.breakages import Breakage, load_breakages
 from labgen.model.grammar import Strict
 
 FILE = "exercises.yaml"
-# difficulty: easy, a one-line slip; medium, needs the logs; hard, shows only in a failover
 
 
 class Exercise(Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9-]{0,39}$", description="what `exercise start` is given")
     title: str = Field(min_length=1, max_length=70, description="one line for lists and the class table")
-    difficulty: Literal["easy", "medium", "hard"] = Field(description="easy, medium or hard")
+    difficulty: Literal["easy", "medium", "hard"] = Field(
+        description="easy: a one-line slip; medium: needs the logs; hard: shows only in a failover"
+    )
     story: str = Field(min_length=1, description="what the student reads: the symptom, never the cause")
     breakage: str = Field(description="the id of the breakage (breakages.yaml) that start applies")
     hints: list[str] = Field(min_length=2, description="revealed one at a time, vaguest first")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 from labgen.lab import Lab
 
@@ -44,7 +43,7 @@ def selection(lab: Lab, claims: list[str]) -> list[str]:
 def last_verdicts(lab: Lab) -> dict[str, dict]:
     """The claims of the lab's last suite run by id: verdict, tests, and those that failed."""
     try:
-        record = json.loads(Path(lab.claims_record).read_text())
+        record = json.loads(lab.claims_record.read_text())
     except (OSError, ValueError):
         return {}
     return {claim["id"]: claim for claim in record}

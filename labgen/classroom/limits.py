@@ -40,22 +40,37 @@ class Limit:
         return self.have >= self.needed
 
 
-def sysctls(nodes: int) -> list[Limit]:
+def sysctls(nodes: int, headroom: float = HEADROOM) -> list[Limit]:
     """The raisable kernel limits `nodes` more container nodes need, over what is in use."""
-    return [Limit(key, int(_in_use(key) + per * nodes * HEADROOM), read(key))
+    return [Limit(key, int(_in_use(key) + per * nodes * headroom), read(key))
             for key, per in PER_NODE.items()]
 
 
-def check_room(nodes: int, provider: str, memory_mb: int, home: Path) -> None:
-    """Memory and disk for the class, or one line with the numbers."""
+def check_room(nodes: int, provider: str, home: Path, who: str = "the class") -> None:
+    """Memory and disk for `nodes` more machines, or one line with the numbers."""
+    memory_mb = nodes * NODE_MEMORY_MB[provider]
     available = _meminfo("MemAvailable") // 1024
     if memory_mb > available:
-        raise LabgenError(f"the class needs about {memory_mb} MB of memory and this host has {available} MB "
-                          "available: fewer seats, or a bigger host (labgen doctor shows how many fit)")
+        raise LabgenError(f"{who} needs about {memory_mb} MB of memory and this host has {available} MB "
+                          "available: fewer seats or labs, or a bigger host (labgen doctor shows how many "
+                          "fit)")
     disk = NODE_DISK_MB[provider] * nodes
     free = shutil.disk_usage(_existing(home)).free // 2**20
     if disk > free:
-        raise LabgenError(f"the class needs about {disk} MB of disk under {home} and {free} MB are free")
+        raise LabgenError(f"{who} needs about {disk} MB of disk under {home} and {free} MB are free")
+
+
+def check_lab(nodes: int, provider: str, home: Path) -> None:
+    """What one `labgen up` needs. It raises no kernel limit: a lab has no `class down` to put one
+    back, so a short limit is refused with the numbers and the command that raises it."""
+    check_room(nodes, provider, home, who="this lab")
+    if provider != "nspawn":
+        return
+    for limit in sysctls(nodes, headroom=1):
+        if not limit.enough:
+            raise LabgenError(f"this lab's {nodes} containers need {limit.key} of at least {limit.needed} "
+                              f"and it is {limit.have}: raise it (sysctl -w {limit.key}={limit.needed}), or "
+                              "take a lab down; `labgen class up` raises it for a class")
 
 
 def capacity(nodes_per_seat: dict[str, int], provider: str, home: Path) -> dict:

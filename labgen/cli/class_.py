@@ -49,7 +49,7 @@ def up(
         console.print(f"made {sealed} readable by its owner only (the answers to the exercises)",
                       highlight=False)
     nodes = seats * len(bp.nodes)
-    limits.check_room(nodes, provider, nodes * limits.NODE_MEMORY_MB[provider], paths.home())
+    limits.check_room(nodes, provider, paths.home())
     raised = limits.raise_limits(limits.sysctls(nodes))
     for key, old in raised.items():
         console.print(f"raised {key} from {old} to {limits.read(key)} for the class "

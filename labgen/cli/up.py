@@ -27,11 +27,12 @@ def up(
     lab_name = check_lab_name(name or bp.name)
     boxes = {node.box or bp.box for node in bp.nodes}
     with lab_lock(lab_name, "up"):
-        _up(blueprint, bp.name, lab_name, provider, sets, boxes)
+        _up(blueprint, bp.name, lab_name, provider, sets, boxes, len(bp.nodes))
 
 
 def _up(
-    blueprint: str, bp_name: str, lab_name: str, provider_name: str, sets: list[str], boxes: set[str]
+    blueprint: str, bp_name: str, lab_name: str, provider_name: str, sets: list[str], boxes: set[str],
+    nodes: int,
 ) -> None:
     from labgen.lab import is_lab_dir
     from labgen.labs import lab_dir, provider_for
@@ -44,7 +45,7 @@ def _up(
     if is_lab_dir(folder):
         _already_there(lab_name)
         return
-    _check_host(provider_class(provider_name), boxes)
+    _check_host(provider_class(provider_name), boxes, nodes)
     provider_class(provider_name).prepare_host()
     progress = Progress(console=console)
     with progress.step(f"render {bp_name} as lab {lab_name}"):
@@ -108,7 +109,9 @@ def _already_there(name: str) -> None:
     )
 
 
-def _check_host(provider_cls, boxes: set[str]) -> None:
+def _check_host(provider_cls, boxes: set[str], nodes: int) -> None:
+    from labgen import paths
+    from labgen.classroom import limits
     from labgen.errors import LabgenError
 
     missing = provider_cls.missing(boxes)
@@ -116,3 +119,4 @@ def _check_host(provider_cls, boxes: set[str]) -> None:
         piece, command = missing[0]
         more = f" ({len(missing) - 1} more: see `labgen doctor`)" if len(missing) > 1 else ""
         raise LabgenError(f"this host lacks {piece} for {provider_cls.name}; run: {command}{more}")
+    limits.check_lab(nodes, provider_cls.name, paths.home())

@@ -18,8 +18,8 @@ def doctor(as_json: Json = False) -> None:
         report[name] = {
             "missing": [{"piece": piece, "fix": fix} for piece, fix in cls.missing()],
             "features": cls.features(),
+            "classroom": _classroom(name),
         }
-    report["nspawn"]["classroom"] = _classroom()
     if as_json:
         print_json(report)
     else:
@@ -28,19 +28,21 @@ def doctor(as_json: Json = False) -> None:
             console.print(f"[bold]{name}[/]: {ready}  features: {entry['features']}", highlight=False)
             for item in entry["missing"]:
                 console.print(f"  missing {item['piece']}: [bold]{item['fix']}[/]", highlight=False)
-        room = report["nspawn"]["classroom"]
-        seats = ", ".join(f"{bp} {n}" for bp, n in room["seats"].items())
-        console.print(f"[bold]class on nspawn[/]: seats that fit: {seats} ({room['memory_available_mb']} MB "
-                      f"available, {room['disk_free_mb']} MB free); kernel limits now {room['limits']} "
-                      "(class up raises them as needed)", highlight=False)
+        for name, entry in report.items():
+            room = entry["classroom"]
+            seats = ", ".join(f"{bp} {n}" for bp, n in room["seats"].items())
+            console.print(f"[bold]class on {name}[/]: seats that fit: {seats} ({room['memory_available_mb']} "
+                          f"MB available, {room['disk_free_mb']} MB free)", highlight=False)
+        console.print(f"kernel limits now {report['nspawn']['classroom']['limits']} (class up raises them "
+                      "as needed)", highlight=False)
     if all(entry["missing"] for entry in report.values()):
         raise typer.Exit(1)
 
 
-def _classroom() -> dict:
+def _classroom(provider: str) -> dict:
     from labgen import paths
     from labgen.classroom import limits
     from labgen.model.load import load_blueprint
 
     nodes = {name: len(load_blueprint(name, [])[0].nodes) for name in paths.blueprint_names()}
-    return limits.capacity(nodes, "nspawn", paths.home())
+    return limits.capacity(nodes, provider, paths.home())

@@ -133,5 +133,9 @@ def test_status_without_labs():
 
 
 def test_doctor_reports_each_provider():
-    result = labgen("doctor", "--json")
-    assert set(json.loads(result.stdout)) == {"libvirt", "nspawn"}
+    report = json.loads(labgen("doctor", "--json").stdout)
+    assert set(report) == {"libvirt", "nspawn"}
+    seats = {provider: entry["classroom"]["seats"] for provider, entry in report.items()}
+    for fit in seats.values():
+        assert set(fit) == {"keepalived-rr", "heartbeat-nginx", "pacemaker-nginx"}, seats
+    assert seats["libvirt"]["keepalived-rr"] < seats["nspawn"]["keepalived-rr"], seats  # 640 MB vs 40

@@ -15,7 +15,7 @@ import pytest
 
 from labgen import paths
 from tests.integration.test_classroom import refused, seat_ok
-from tests.labs import labgen, libvirt_marks, ok
+from tests.labs import labgen, libvirt_marks, ok, wait_for_the_hosts_class
 
 pytestmark = libvirt_marks()
 SEATS = ["vmseat01", "vmseat02"]
@@ -23,6 +23,7 @@ SEATS = ["vmseat01", "vmseat02"]
 
 @pytest.fixture(scope="module")
 def klass():
+    wait_for_the_hosts_class("vmseat")
     labgen("class", "down")  # leftovers of an interrupted run
     try:
         ok("class", "up", "keepalived-rr", "--seats", "2", "--prefix", "vmseat", "--provider", "libvirt",

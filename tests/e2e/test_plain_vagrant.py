@@ -7,9 +7,9 @@ in that namespace with the daemon's run directory bound over /run/libvirt, so to
 system libvirt at qemu:///system, exactly as on a laptop. The box comes the student's way too:
 `labgen box export`, then `vagrant box add` into a fresh VAGRANT_HOME.
 
-The lab is heartbeat-nginx, so that both blueprints' whole suites run on VMs in CI:
-keepalived-rr's through `labgen verify` in test_libvirt_lab.py, heartbeat-nginx's here (all but its
-split brain: see test_plain_pytest_on_the_lab_suite).
+The lab is heartbeat-nginx, so that every blueprint's suite runs on VMs in CI: keepalived-rr's
+through `labgen verify` in test_libvirt_lab.py, pacemaker-nginx's in test_libvirt_pacemaker.py,
+heartbeat-nginx's here (all but what containers show: see test_plain_pytest_on_the_lab_suite).
 One TCG boot of two VMs (~1 min) plus the suite; the tests run in file order.
 """
 
@@ -29,7 +29,7 @@ import pytest
 from labgen import netns
 from labgen.providers.libvirt import libvirtd, vagrant_box
 from tests.hostcheck import leftovers, snapshot
-from tests.labs import ok
+from tests.labs import VM_SELECTION, ok
 
 pytestmark = pytest.mark.libvirt
 
@@ -111,15 +111,17 @@ def test_plain_vagrant_up(laptop: Laptop) -> None:
 
 def test_plain_pytest_on_the_lab_suite(laptop: Laptop) -> None:
     begun = time.monotonic()
-    # The split brain heals on containers (test_nspawn_labs.py runs this suite whole), but on TCG
-    # VMs heartbeat did not give lb0 the IP back within the settle bound in both runs of
-    # 2026-12-02 (130 s, lb1 holding it); under investigation, so not part of this run
+    # What containers show is left to them (tests.labs.VM_SELECTION): whole, the suite took 11 min
+    # in CI beside the container tests (2026-12-03). Its split brain heals on containers, but on TCG
+    # VMs heartbeat did not give lb0 the IP back within the settle bound in both runs of 2026-12-02
+    # (130 s, lb1 holding it): an open question.
     done = laptop.run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests",
-                      "--deselect", "tests/test_7_split_brain.py::test_split_brain_is_shown_and_heals",
-                      timeout=1800)
+                      "-k", VM_SELECTION, "-rA", timeout=1800)
     print(f"\nplain pytest: {time.monotonic() - begun:.1f} s\n{done.stdout[-600:]}")
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and " failed" not in done.stdout
+    for must_run in ("follow_heartbeat[stop]", "follow_heartbeat[crash]"):
+        assert must_run in done.stdout, f"{must_run}: the measured failovers must run on VMs"
 
 
 def test_vagrant_destroy_leaves_nothing(laptop: Laptop) -> None:

@@ -22,7 +22,7 @@ from labgen import paths
 from labgen.classroom import boundary, limits
 from labgen.providers.nspawn import uids
 from tests.hostcheck import leftovers, snapshot
-from tests.labs import NSPAWN, labgen, ok
+from tests.labs import NSPAWN, labgen, ok, wait_for_the_hosts_class
 
 pytestmark = NSPAWN
 SEATS = ["seat01", "seat02", "seat03"]
@@ -49,6 +49,7 @@ def refused(seat: str, command: str) -> str:
 @pytest.fixture(scope="module")
 def klass():
     before = snapshot()
+    wait_for_the_hosts_class("seat")
     sysctls = {key: limits.read(key) for key in limits.PER_NODE}
     labgen("class", "down")  # leftovers of an interrupted run
     try:

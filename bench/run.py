@@ -258,8 +258,8 @@ def breakages_section(repeat: int) -> list[dict]:
         outcomes: dict[tuple[str, str], list[tuple[bool, float]]] = {}
         for case in cases:
             if case.find("skipped") is None:
-                module = case.get("classname").rsplit(".", 1)[-1]  # test_breakages_heartbeat
-                blueprint = module.rsplit("_", 1)[-1]
+                module = case.get("classname").rsplit(".", 1)[-1]  # test_exercises_pacemaker_hard
+                blueprint = module.split("_")[2]
                 kind = "exercise" if module.startswith("test_exercises") else "breakage"
                 caught = case.find("failure") is None and case.find("error") is None
                 outcomes.setdefault((blueprint, kind), []).append((caught, float(case.get("time"))))

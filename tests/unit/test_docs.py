@@ -269,3 +269,10 @@ def test_a_wrong_option_or_command_is_caught():
         check_values("here", "failover", {"fault": "explode", "lab": "LAB"})
     with pytest.raises(AssertionError):
         check_values("here", "verify", {"lab": "keepalived-rr", "keyword": "splitbrain"})
+
+
+def test_ci_runs_every_vm_module():
+    """scripts/test names the VM modules one by one (it orders them): a new one must be named too."""
+    script = (ROOT / "scripts" / "test").read_text()
+    modules = sorted(p.name for p in (ROOT / "tests" / "e2e").glob("test_*.py"))
+    assert modules and [m for m in modules if f"tests/e2e/{m}" not in script] == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 from labgen import host
@@ -27,10 +28,19 @@ def snapshot() -> dict[str, set[str]]:
     }
 
 
-def leftovers(before: dict[str, set[str]], ours: list[str]) -> dict[str, set[str]]:
-    """What appeared since `before` and is ours (other labs may come and go meanwhile).
+def leftovers(before: dict[str, set[str]], ours: list[str], settle: float = 30) -> dict[str, set[str]]:
+    """What appeared since `before` and is ours (other labs may come and go meanwhile), and is
+    still there after `settle` seconds: another lab's reset or down may be passing through a state
+    the checks below see (an init between its nspawn's end and its reaping), and a leftover stays.
 
     Host links are compared whole: no lab, ours or not, may ever add one."""
+    deadline = time.monotonic() + settle
+    while (found := _appeared(before, ours)) and time.monotonic() < deadline:
+        time.sleep(1)
+    return found
+
+
+def _appeared(before: dict[str, set[str]], ours: list[str]) -> dict[str, set[str]]:
     after = snapshot()
     found = {"links": after["links"] ^ before["links"]}
     for kind in ("netns", "mounts", "processes", "cgroups", "uid ranges"):

@@ -81,7 +81,8 @@ class RunningLab:
 
     def down(self) -> None:
         ok("down", self.name)
-        assert leftovers(self.before, [f"labgen-{self.name}"]) == {}, "down left things behind"
+        left = leftovers(self.before, [f"labgen-{self.name}"])
+        assert left == {}, f"down left things behind: {left}"
 
 
 def lab_fixture(blueprint: str, name: str, provider: str = "nspawn", sets: list[str] = ()):

@@ -36,6 +36,7 @@ def matrix_on_nspawn(blueprint: str):
         assert row["passed"] and run.returncode == 0, f"{box}: tests {row['tests']} {log}"
         stop = row["failovers"][0]
         assert stop["vip_moved_ms"] is not None and stop["failback_ms"] is not None, f"{box}: {stop} {log}"
-        assert leftovers(before, [f"labgen-{row['lab']}"]) == {}, "the matrix left things behind"
+        left = leftovers(before, [f"labgen-{row['lab']}"])
+        assert left == {}, f"the matrix left things behind: {left}"
 
     return test_whole_suite_on_release

@@ -9,6 +9,7 @@ A breakage an exercise is built on is proven through the exercise (tests/exercis
 from __future__ import annotations
 
 import time
+from typing import get_args
 
 import pytest
 
@@ -16,7 +17,7 @@ from labgen import paths
 from labgen.exercises import mend
 from labgen.labs import find_lab, provider_for
 from labgen.model.breakages import Breakage
-from labgen.model.exercises import load_exercises
+from labgen.model.exercises import Exercise, load_exercises
 from labgen.observe import serving_bound, settle_time
 from labgen.verify.run import last_verdicts
 from tests.exercises import assert_exercise_graded
@@ -38,7 +39,7 @@ def catalogue_on_nspawn(blueprint: str, lab_name: str):
     return shared_lab(blueprint, lab_name), test_breakage_is_caught_by_its_claims
 
 
-ALL_DIFFICULTIES = ("easy", "medium", "hard")
+ALL_DIFFICULTIES = get_args(Exercise.model_fields["difficulty"].annotation)
 
 
 def exercises_on_nspawn(blueprint: str, lab_name: str, difficulties: tuple[str, ...] = ALL_DIFFICULTIES):

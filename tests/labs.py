@@ -101,13 +101,14 @@ def wait_for_the_hosts_class(prefix: str, timeout: float = 1800) -> None:
     """A host has one class at a time (its sudo rule, its seat accounts), and CI runs the class on
     containers beside the class on VMs: each waits for the other's to end rather than taking it
     down as an interrupted run's leftovers (a class of its own prefix is one)."""
-    from labgen.classroom.seats import state_file
+    from labgen.classroom import seats as classroom
+    from labgen.errors import LabgenError
     from labgen.verify.poll import wait_for
 
     def other_class() -> list[str]:
         try:
-            seats = json.loads(state_file().read_text())["seats"]
-        except FileNotFoundError:
+            seats = classroom.load()["seats"]
+        except LabgenError:  # no class
             return []
         return [] if all(name.startswith(prefix) for name in seats) else sorted(seats)
 

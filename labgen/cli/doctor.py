@@ -10,15 +10,17 @@ def doctor(as_json: Json = False) -> None:
     """List what each provider needs and this host lacks; exit 1 if no provider can run."""
     import typer
 
+    from labgen import paths
+    from labgen.classroom import limits
     from labgen.providers import PROVIDERS, provider_class
 
-    report = {}
+    report, nodes = {}, _nodes_per_seat()
     for name in PROVIDERS:
         cls = provider_class(name)
         report[name] = {
             "missing": [{"piece": piece, "fix": fix} for piece, fix in cls.missing()],
             "features": cls.features(),
-            "classroom": _classroom(name),
+            "classroom": limits.capacity(nodes, name, paths.home()),
         }
     if as_json:
         print_json(report)
@@ -39,10 +41,9 @@ def doctor(as_json: Json = False) -> None:
         raise typer.Exit(1)
 
 
-def _classroom(provider: str) -> dict:
+def _nodes_per_seat() -> dict[str, int]:
+    """Each shipped blueprint's machines, loaded once for every provider's seat count."""
     from labgen import paths
-    from labgen.classroom import limits
     from labgen.model.load import load_blueprint
 
-    nodes = {name: len(load_blueprint(name, [])[0].nodes) for name in paths.blueprint_names()}
-    return limits.capacity(nodes, provider, paths.home())
+    return {name: len(load_blueprint(name, [])[0].nodes) for name in paths.blueprint_names()}

@@ -37,8 +37,6 @@ def lab():
         labgen("down", LAB_NAME)
 
 
-
-
 def test_verify_passes_on_vms(lab, tmp_path) -> None:
     junit = tmp_path / "junit.xml"
     result = labgen("verify", lab, "-k", VM_SELECTION, "--junit", str(junit), timeout=2400)

@@ -48,8 +48,8 @@ def refused(seat: str, command: str) -> str:
 
 @pytest.fixture(scope="module")
 def klass():
-    before = snapshot()
     wait_for_the_hosts_class("seat")
+    before = snapshot()
     sysctls = {key: limits.read(key) for key in limits.PER_NODE}
     labgen("class", "down")  # leftovers of an interrupted run
     try:

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from labgen.boxes import rootfs
+from labgen.verify.failover import Report
 from tests.hostcheck import leftovers, snapshot
 
 # a module of real containers: skipped, with the reason, where the host cannot run them
@@ -61,6 +62,11 @@ def ok(*args: str, timeout: float = 600, input: str | None = None) -> str:
     return result.stdout
 
 
+def failover(lab: str, fault: str) -> Report:
+    """`labgen failover --json`, read back into the report it printed."""
+    return Report(**json.loads(ok("failover", lab, "--fault", fault, "--json")))
+
+
 class RunningLab:
     """One lab brought up for a test module and taken down at its end, checked for leftovers."""
 
@@ -76,8 +82,8 @@ class RunningLab:
     def verify(self, *args: str) -> subprocess.CompletedProcess[str]:
         return labgen("verify", self.name, *args, timeout=900)
 
-    def failover(self, fault: str) -> dict:
-        return json.loads(ok("failover", self.name, "--fault", fault, "--json"))
+    def failover(self, fault: str) -> Report:
+        return failover(self.name, fault)
 
     def down(self) -> None:
         ok("down", self.name)

@@ -41,10 +41,19 @@ class Report:
     expected_rule: str
     pings_sent: int = 0  # ICMP echo requests to the VIP, one a second, from the fault to its undo
     pings_lost: int = 0
+    inject_ms: float = 0.0  # how long the fault's command ran: the fault struck somewhere in it
     timeline: list[tuple[float, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def moved_within(self, low_ms: float, high_ms: float) -> bool:
+        """Whether the move can have taken low_ms to high_ms. Times run from the fault's command
+        being sent, and the fault struck before it returned (an ssh into a loaded emulated VM can
+        take seconds): the move took from vip_moved_ms - inject_ms to vip_moved_ms."""
+        if self.vip_moved_ms is None:
+            return False
+        return self.vip_moved_ms >= low_ms and self.vip_moved_ms - self.inject_ms <= high_ms
 
 
 class Pinger:
@@ -142,6 +151,7 @@ def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
         t_fault = time.time()
         injected = True
         faults.inject(provider, node, fault)
+        t_injected = time.time()
         wait_for(
             lambda: _first(probe.since(t_fault), lambda s: s.ok and s.mac == macs[other]),
             lambda s: s is not None,
@@ -164,7 +174,7 @@ def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
         pinger.stop()
         if injected:  # timed out or interrupted with the fault in place: never leave it there
             faults.heal(provider)
-    report = _report(spec, fault, node, other, macs, probe.since(t_fault), t_fault, t_undo)
+    report = _report(spec, fault, node, other, macs, probe.since(t_fault), t_fault, t_undo, t_injected)
     report.pings_sent, report.pings_lost = pinger.lost_between(t_fault, t_undo)
     return report
 
@@ -173,7 +183,7 @@ def _first(samples: list[Sample], accept) -> Sample | None:
     return next((s for s in samples if accept(s)), None)
 
 
-def _report(spec, fault, node, other, macs, samples, t_fault, t_undo) -> Report:
+def _report(spec, fault, node, other, macs, samples, t_fault, t_undo, t_injected) -> Report:
     def ms(t: float | None, origin: float) -> float | None:
         return None if t is None else round((t - origin) * 1000, 1)
 
@@ -183,7 +193,8 @@ def _report(spec, fault, node, other, macs, samples, t_fault, t_undo) -> Report:
     restored = _first(samples, lambda s: s.ok and first_fail and s.sent_at > first_fail.sent_at)
     failback = _first(samples, lambda s: s.sent_at >= t_undo and s.mac == macs[node])
     expected, rule = protocols.of(spec).expected_failover(spec.params, fault)
-    timeline = [(0.0, f"{fault} injected on {node}")]
+    inject_ms = ms(t_injected, t_fault)
+    timeline = [(0.0, f"{fault} injected on {node}"), (inject_ms, f"{fault}'s command returned")]
     for sample, text in (
         (first_fail, "first request failed"),
         (moved, f"VIP answers from {other} (ARP)"),
@@ -207,5 +218,6 @@ def _report(spec, fault, node, other, macs, samples, t_fault, t_undo) -> Report:
         probe_interval_ms=INTERVAL * 1000,
         expected_ms=expected,
         expected_rule=rule,
+        inject_ms=inject_ms,
         timeline=sorted(timeline),
     )

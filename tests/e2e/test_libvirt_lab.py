@@ -8,7 +8,6 @@ costs ~100 s under TCG. The tests run in file order; the last one takes the lab 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -27,7 +26,7 @@ from labgen.observe import http_via_vip, vip_holders
 from labgen.providers.libvirt import libvirtd, vagrant_box
 from labgen.verify.poll import wait_for as poll
 from tests.catalogue import assert_caught
-from tests.labs import VM_SELECTION, labgen, libvirt_marks, ok
+from tests.labs import VM_SELECTION, failover, labgen, libvirt_marks, ok
 
 pytestmark = libvirt_marks()
 
@@ -137,9 +136,9 @@ def test_verify_passes_with_lvs(provider, tmp_path) -> None:
 
 
 def test_failover_crash_follows_vrrp_with_lvs(provider) -> None:
-    report = json.loads(ok("failover", LAB_NAME, "--fault", "crash", "--json"))
-    assert 2600 <= report["vip_moved_ms"] <= 4600, report
-    assert report["failback_ms"] is not None
+    report = failover(LAB_NAME, "crash")
+    assert report.moved_within(2600, 4600), report
+    assert report.failback_ms is not None
 
 
 def test_exec_runs_as_root_and_passes_exit_code(provider) -> None:

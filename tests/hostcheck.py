@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -44,12 +45,19 @@ def _appeared(before: dict[str, set[str]], ours: list[str]) -> dict[str, set[str
     after = snapshot()
     found = {"links": after["links"] ^ before["links"]}
     for kind in ("netns", "mounts", "processes", "cgroups", "uid ranges"):
-        found[kind] = {x for x in after[kind] - before[kind] if any(o in x for o in ours)}
+        found[kind] = {x for x in after[kind] - before[kind] if any(_names(x, o) for o in ours)}
     # nameless once their nspawn is gone, and never right on a host: every new one is a leak
     found["orphaned containers"] = after["orphaned containers"] - before["orphaned containers"]
     if not after["processes"]:  # no container left on the host: nspawn's tmpfs must be gone
         found["mounts"] |= {m for m in after["mounts"] - before["mounts"] if m.startswith("labgen-nspawn ")}
     return {kind: items for kind, items in found.items() if items}
+
+
+def _names(text: str, name: str) -> bool:
+    """Whether text names `name` itself: labgen-t-ex-pmh.lb0 is lab t-ex-pmh's, not t-ex-pm's (two
+    modules' labs, up at once in CI). A name runs on in letters, digits and dashes; labgen joins a
+    node to its lab with a dot."""
+    return re.search(rf"{re.escape(name)}(?![\w-])", text) is not None
 
 
 def _node_cgroups() -> set[str]:

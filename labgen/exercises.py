@@ -86,19 +86,26 @@ def check(lab: Lab, exercises: ExerciseSet) -> dict[str, str]:
     """Run the exercise's claims, each up to its first failing test (a failover test that fails
     waits out its bound: one is proof enough); claim id -> verdict. Mended when all passed."""
     found, exercise = ongoing(lab, exercises)
-    verdicts, caught_by = {}, []
+    verdicts, caught_by, outputs = {}, [], []
     for claim in exercises.breakage(exercise).fails:
-        run_suite(lab, [claim], ["--exitfirst"], capture=True)
+        outputs.append(run_suite(lab, [claim], ["--exitfirst"], capture=True).stdout)
         seen = last_verdicts(lab).get(claim, {})
         verdicts[claim] = seen.get("verdict", "not run")
         caught_by += seen.get("failed", [])
     failing = [claim for claim, verdict in verdicts.items() if verdict != "passed"]
+    # the suite's own words stay for the teacher (the lab's folder is root's: a seat cannot read them)
+    check_log(lab).write_text("".join(outputs))
     found.update(checks=found["checks"] + 1, failing=failing, checked=time.time())
     found["caught_by"] = sorted(set(found.get("caught_by", [])) | set(caught_by))
     if found["state"] in UNDER_WAY:
         found.update(state="checked" if failing else "mended", ended=None if failing else time.time())
     _save(lab, found)
     return verdicts
+
+
+def check_log(lab: Lab) -> Path:
+    """What the suite printed in the last `exercise check`: which test failed, and why."""
+    return lab.logs_dir / "exercise-check.log"
 
 
 def next_hint(lab: Lab, exercises: ExerciseSet) -> tuple[int, Exercise]:

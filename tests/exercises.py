@@ -5,8 +5,10 @@ then start again and reset (the very tests that caught it pass again, no exercis
 from __future__ import annotations
 
 import json
+import re
 import time
 
+from labgen.exercises import check_log
 from labgen.labs import find_lab
 from labgen.model.exercises import Exercise, ExerciseSet
 from tests.labs import labgen, ok
@@ -24,9 +26,12 @@ def assert_exercise_graded(lab: str, exercises: ExerciseSet, exercise: Exercise)
         broken = labgen("exercise", "check", lab, timeout=1800)
         took = time.monotonic() - began
         record = exercise_record(lab)
-        assert broken.returncode == 1, f"{exercise.id}: check passed a broken lab:\n{broken.stdout}"
-        assert record["failing"] == breakage.fails, f"{exercise.id}: {broken.stdout}"
+        assert broken.returncode == 1, f"{exercise.id}: check passed a broken lab:\n{suite_said(lab)}"
+        assert record["failing"] == breakage.fails, f"{exercise.id}: {broken.stdout}{suite_said(lab)}"
         assert "not mended yet" in broken.stdout, broken.stdout
+        said = check_log(find_lab(lab)).read_text()
+        named = [t for t in record["caught_by"] if re.search(rf"::{re.escape(t)} (FAILED|ERROR)", said)]
+        assert named == record["caught_by"], f"the check's log names the tests that failed: {said[-4000:]}"
         assert took <= bound(lab, breakage), f"{exercise.id}: check took {took:.0f} s to fail"
         hint = ok("exercise", "hint", lab)
         assert hint.startswith(f"hint 1 of {len(exercise.hints)}: "), hint
@@ -36,7 +41,7 @@ def assert_exercise_graded(lab: str, exercises: ExerciseSet, exercise: Exercise)
         if exercise_record(lab)["state"] in ("broken", "checked"):
             labgen("exercise", "reset", lab)
     mended = labgen("exercise", "check", lab, timeout=1800)
-    assert mended.returncode == 0, f"{exercise.id} after solve:\n{mended.stdout}"
+    assert mended.returncode == 0, f"{exercise.id} after solve:\n{mended.stdout}{suite_said(lab)}"
     assert "every claim holds again" in mended.stdout, mended.stdout
     assert_reset_mends(lab, exercise, breakage.fails, record["caught_by"])
 
@@ -50,6 +55,11 @@ def assert_reset_mends(lab: str, exercise: Exercise, claims: list[str], caught_b
     selected = [arg for claim in claims for arg in ("--claim", claim)]
     again = labgen("verify", lab, *selected, "-k", " or ".join(caught_by), timeout=1800)
     assert again.returncode == 0, f"after reset from {exercise.id}:\n{again.stdout[-3000:]}"
+
+
+def suite_said(lab: str) -> str:
+    """The end of what the suite printed in the last check: the failing test and its message."""
+    return "\n" + check_log(find_lab(lab)).read_text()[-4000:]
 
 
 def exercise_record(lab: str) -> dict:

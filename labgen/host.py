@@ -143,14 +143,16 @@ def alive(pid: int) -> bool:
         return False
 
 
-def naming(path: Path) -> list[int]:
-    """Processes whose command line names path: what labgen started for a lab (ssh masters, their
-    proxies) names the lab's own directory, which nothing else on the host does."""
-    text = str(path)
+def naming(path: Path, *, as_prefix: bool = False) -> list[int]:
+    """Processes whose command line names path or a file below it: what labgen started for a lab
+    (ssh masters, their proxies) names the lab's own directory, which nothing else on the host does.
+    The path is matched whole: lab t-ex-pm's folder is not named by /labs/t-ex-pmh/... (CI: the down
+    of one killed the other's containers). as_prefix: any name that starts with path's last part."""
+    pattern = re.compile(re.escape(str(path)) + ("" if as_prefix else r"""(?![^/\s'":])"""))
     return [
         process.pid
         for process in psutil.process_iter(["cmdline"])
-        if process.pid != os.getpid() and text in " ".join(process.info["cmdline"] or [])
+        if process.pid != os.getpid() and pattern.search(" ".join(process.info["cmdline"] or []))
     ]
 
 

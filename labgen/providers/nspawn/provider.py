@@ -451,7 +451,7 @@ ip link set eth0 up
     def _stop_ssh_masters(self) -> None:
         """SIGTERM to the lab's ssh connection masters (their command line names their control
         socket): `ssh -O exit` takes a second each, and the host's init reaps them in its time."""
-        host.stop(host.naming(self.lab.path / "state" / "ssh-"), reaped=False)
+        host.stop(host.naming(self.lab.path / "state" / "ssh-", as_prefix=True), reaped=False)
 
     def _signal(self, node: str, sig: signal.Signals) -> None:
         pid = self._nspawn_pid(node)

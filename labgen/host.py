@@ -1,7 +1,8 @@
 """The host toolkit: what labgen reads of, and does to, the machine it runs on, in one place.
 
-Mounts come from /proc/self/mounts, processes from psutil. A process is always picked by PID or by
-a command line that names a lab's own path, never by a program's name alone: the host is shared.
+Mounts come from /proc/self/mounts, processes from psutil. A process is picked by what labgen
+recorded and owns (a PID with its start time, a cgroup: labgen.cgroups, a socket in a root-owned
+folder), never by its name or command line: on a shared host any user can forge those.
 """
 
 from __future__ import annotations
@@ -143,17 +144,73 @@ def alive(pid: int) -> bool:
         return False
 
 
-def naming(path: Path, *, as_prefix: bool = False) -> list[int]:
-    """Processes whose command line names path or a file below it: what labgen started for a lab
-    (ssh masters, their proxies) names the lab's own directory, which nothing else on the host does.
-    The path is matched whole: lab t-ex-pm's folder is not named by /labs/t-ex-pmh/... (CI: the down
-    of one killed the other's containers). as_prefix: any name that starts with path's last part."""
-    pattern = re.compile(re.escape(str(path)) + ("" if as_prefix else r"""(?![^/\s'":])"""))
-    return [
-        process.pid
-        for process in psutil.process_iter(["cmdline"])
-        if process.pid != os.getpid() and pattern.search(" ".join(process.info["cmdline"] or []))
-    ]
+class ProcessId(NamedTuple):
+    """A process as labgen recorded it when it started it: a PID alone may be reused by anyone's
+    process once the first one is gone, a PID with its start time never is."""
+
+    pid: int
+    start: int  # clock ticks after boot (/proc/PID/stat field 22)
+
+    def __str__(self) -> str:
+        return f"{self.pid} {self.start}"
+
+    @classmethod
+    def parse(cls, text: str) -> ProcessId | None:
+        """From a record written by str(); None for anything else (an old record: a PID alone)."""
+        words = text.split()
+        if len(words) != 2 or not all(word.isdigit() for word in words):
+            return None
+        return cls(int(words[0]), int(words[1]))
+
+
+def process_id(pid: int) -> ProcessId | None:
+    """The process as it is now, to record (None when it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()  # after the command name, which may hold anything
+    return ProcessId(pid, int(fields[19]))
+
+
+def is_running(recorded: ProcessId) -> bool:
+    """Whether the recorded process is still the one running under its PID (not a zombie)."""
+    return process_id(recorded.pid) == recorded and alive(recorded.pid)
+
+
+def owner(pid: int) -> int | None:
+    """The process's real UID: a seat's processes are never 0."""
+    try:
+        return psutil.Process(pid).uids().real
+    except psutil.Error:
+        return None
+
+
+def executable(pid: int) -> str:
+    """The file the process runs, as the kernel knows it (not its command line, which it writes)."""
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return ""
+
+
+def holding_sockets_under(folder: Path) -> list[int]:
+    """Processes holding a unix socket bound below folder (ssh's ControlMaster binds its control
+    socket there). bind(2) needs write access to the socket's folder, so below a folder only its
+    owner may write to, the holder ran as that owner: a name or a command line proves nothing, a
+    socket there does. Nothing is found below a folder that others may write to."""
+    try:
+        info = folder.stat()
+    except OSError:
+        return []
+    if info.st_mode & 0o022:
+        return []
+    prefix = f"{folder}/"
+    return sorted({
+        conn.pid for conn in psutil.net_connections(kind="unix")
+        if conn.pid and isinstance(conn.laddr, str) and conn.laddr.startswith(prefix)
+        and conn.pid != os.getpid() and owner(conn.pid) == info.st_uid
+    })
 
 
 def stop(pids: list[int], timeout: float = 5, *, reaped: bool = True) -> None:

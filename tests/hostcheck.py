@@ -8,9 +8,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from labgen import host
+from labgen import cgroups, host
 from labgen.providers.nspawn import uids
-from labgen.providers.nspawn.provider import FREEZER, TRACKING
 
 
 def snapshot() -> dict[str, set[str]]:
@@ -23,7 +22,7 @@ def snapshot() -> dict[str, set[str]]:
         "netns": {line.split()[0] for line in spaces.splitlines()},
         "mounts": set(Path("/proc/mounts").read_text().splitlines()),
         "processes": nspawns,
-        "cgroups": _node_cgroups(),
+        "cgroups": set(cgroups.lab_groups()),
         "orphaned containers": _orphaned_container_inits(),
         "uid ranges": {f"{slot.name}: {slot.read_text()}" for slot in uids.SLOTS.glob("*")},
     }
@@ -58,12 +57,6 @@ def _names(text: str, name: str) -> bool:
     modules' labs, up at once in CI). A name runs on in letters, digits and dashes; labgen joins a
     node to its lab with a dot."""
     return re.search(rf"{re.escape(name)}(?![\w-])", text) is not None
-
-
-def _node_cgroups() -> set[str]:
-    """The per-node cgroups the nspawn provider makes (freezer and tracking hierarchies)."""
-    roots = [FREEZER, *(root / "labgen" for root in TRACKING)]
-    return {str(group) for root in roots if root.is_dir() for group in root.iterdir() if group.is_dir()}
 
 
 def _orphaned_container_inits() -> set[str]:

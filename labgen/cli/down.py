@@ -28,6 +28,6 @@ def down(lab: LabName) -> None:
             raise LabgenError(f"{folder} is not a lab labgen made (no lab.json); labgen leaves it alone")
         for provider in teardown_providers(folder):
             provider.down()
-        host.stop(host.naming(folder))  # e.g. an ssh master that outlived its `-O exit`
+        host.stop(host.holding_sockets_under(folder))  # an ssh master that outlived its `-O exit`
         shutil.rmtree(folder)
     console.print(f"lab {lab} is down; nothing of it is left")

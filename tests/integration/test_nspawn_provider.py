@@ -180,7 +180,7 @@ def test_each_node_has_cgroups_of_its_own(provider):
         tracking = [line for line in table if line.startswith("0::") or ":name=systemd:" in line]
         assert tracking, f"{node}: no tracking hierarchy in {table}"
         for line in tracking:
-            assert f"/labgen/{provider.machine(node)}" in line, f"{node}: init not in its own cgroup: {line}"
+            assert f"/labgen/{NAMESPACE}/{node}" in line, f"{node}: init not in its own cgroup: {line}"
 
 
 def power_cycle(provider: NspawnProvider, node: str) -> None:

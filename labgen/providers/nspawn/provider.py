@@ -2,15 +2,21 @@
 
 Each node is an overlay over the one cached Debian root (labgen.boxes.rootfs), its own network
 namespace plugged into the lab's bridges (labgen.netns), and a `systemd-nspawn -b` process whose
-PID is kept in LAB/state/NODE.pid. A node runs in a private user namespace: its root is a UID of
-the lab's own range on the host (labgen.providers.nspawn.uids), so root in a node is not root on the
-host, and the node owns its network namespace (nspawn makes it; labgen names it and plugs it).
-Everything is named after the lab namespace and the node, so down() finds leftovers of an
-interrupted up() by name, not only through recorded state.
+PID and start time are kept in LAB/state/NODE.pid. A node runs in a private user namespace: its root
+is a UID of the lab's own range on the host (labgen.providers.nspawn.uids), so root in a node is not
+root on the host, and the node owns its network namespace (nspawn makes it; labgen names it and
+plugs it).
+
+A node's processes are found through the cgroup labgen made for it (labgen.cgroups), never by a
+command line or a machine name, which any user can put in `ps`: nspawn is the recorded process,
+root's, running the real systemd-nspawn, inside that cgroup. The cgroup also bounds the node (pids,
+memory without swap, CPU weight) and its writable layer is a tmpfs of a fixed size, so no node can
+starve the host or fill its disk. down() kills whatever is left in the lab's cgroups, which an
+interrupted up(), a killed nspawn or a deleted namespace cannot hide.
 
 Host facts this relies on (docs/platform.md): no systemd as PID 1 and no host bus
 (--register=no --keep-unit), /run is not a tmpfs (a tmpfs on /run/systemd/nspawn), cgroup v1
-(a freezer cgroup per node for freeze()), CAP_NET_ADMIN for keepalived's VIP.
+(a freezer per node for freeze()), CAP_NET_ADMIN for keepalived's VIP.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
-from labgen import host, netns
+from labgen import cgroups, host, netns
 from labgen.boxes import rootfs
 from labgen.errors import LabgenError
 from labgen.host import HOST_TIMEOUT, alive, wait_reaped
@@ -41,12 +47,16 @@ from labgen.verify.poll import wait_for
 NSPAWN_RUN = Path("/run/systemd/nspawn")
 TMPFS_SOURCE = "labgen-nspawn"  # marks the tmpfs labgen mounted (and may unmount)
 TMPFS_LOCK = Path("/run/lock/labgen-nspawn.lock")  # one lab at a time mounts, spawns on or unmounts it
-FREEZER = Path("/sys/fs/cgroup/freezer/labgen")
-# Each node's own cgroup in each hierarchy a container's systemd tracks its services in. With
-# --keep-unit every container would sit in the caller's cgroup, all of them in one: a systemd that
-# tracks on the unified hierarchy (257, Debian 13) then sees another container's keepalived in its
-# own keepalived.service and waits out the stop timeout before a killed service counts as stopped.
-TRACKING = (Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup/systemd"))
+# Each node has its own cgroup in every hierarchy, the ones a container's systemd tracks its
+# services in included. With --keep-unit every container would otherwise sit in the caller's cgroup,
+# all of them in one: a systemd that tracks on the unified hierarchy (257, Debian 13) then sees
+# another container's keepalived in its own keepalived.service and waits out the stop timeout
+# before a killed service counts as stopped.
+LAYER_SOURCE = "labgen-layer"  # the tmpfs under a node's writable layer
+# TEMPORARY until the blueprint's measured needs are wired in
+NODE_LIMITS = cgroups.Limits(pids=1024, memory_mb=1024)
+NODE_DISK_MB = 512
+NSPAWN = os.path.realpath(shutil.which("systemd-nspawn") or "/usr/bin/systemd-nspawn")
 BOOT_TIMEOUT = 90.0
 NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CAPABILITIES = "CAP_NET_ADMIN,CAP_IPC_LOCK,CAP_SYS_NICE,CAP_SYS_RESOURCE"
@@ -97,6 +107,10 @@ class NspawnProvider(Provider):
     def _merged(self, node: str) -> Path:
         return self._node_dir(node) / "root"
 
+    def _layer(self, node: str) -> Path:
+        """The tmpfs holding the node's writable layer (upper) and overlayfs's work folder."""
+        return self._node_dir(node) / "layer"
+
     def _lower(self, node: str) -> Path:
         """The box's root, mounted again with its owners shifted into the lab's UID range."""
         return self._node_dir(node) / "lower"
@@ -107,13 +121,12 @@ class NspawnProvider(Provider):
     def _key(self) -> Path:
         return self.lab.path / "state" / "id_ed25519"
 
-    def _freezer(self, node: str) -> Path:
-        return FREEZER / self.machine(node)
+    def _lab_group(self) -> cgroups.Group:
+        return cgroups.lab_group(self.spec.namespace)
 
-    def _cgroups(self, node: str) -> list[Path]:
-        """The node's freezer cgroup and its own cgroup in each tracking hierarchy the host has."""
-        tracking = [root / "labgen" for root in TRACKING if (root / "cgroup.procs").exists()]
-        return [self._freezer(node), *(group / self.machine(node) for group in tracking)]
+    def _group(self, node: str) -> cgroups.Group:
+        """The node's cgroup: all its processes, nspawn included, and its limits."""
+        return self._lab_group().child(node)
 
     # ---- up ----------------------------------------------------------------------------------
 
@@ -148,7 +161,7 @@ class NspawnProvider(Provider):
             if self._frozen(node):  # up means up: a node left frozen by a fault is thawed
                 self.freeze(node, False)
             return
-        self._kill_orphaned_init(node)
+        self._group(node).kill()  # what is left of an earlier boot: nothing of it may live on
         netns.delete_netns(self.machine(node))  # a name left by an earlier boot: this one makes its own
         self._mount_overlay(node)
         # another lab's down must not unmount the tmpfs between its mount and this nspawn's start
@@ -161,17 +174,24 @@ class NspawnProvider(Provider):
         """The box's root (read-only, shared) under the node's own writable layer.
 
         The upper layer holds what the node wrote, owned by the lab's UIDs as the host sees them;
-        its root directory belongs to the node's root like the mapped lower one."""
-        merged, lower, base = self._merged(node), self._lower(node), self._node_dir(node)
+        its root directory belongs to the node's root like the mapped lower one. It lives on a
+        tmpfs of the node's disk limit: a node that fills it fills its own layer, never the host's
+        disk (and its pages count against the node's memory limit too)."""
+        merged, lower, layer = self._merged(node), self._lower(node), self._layer(node)
         if host.is_mount(merged):
             return
         if not host.is_mount(lower):
             with idmap.user_namespace(self._uid_base()) as userns:
                 idmap.bind_mapped(rootfs.root_path(self.spec.node(node).box), lower, userns)
-        for sub in ("upper", "work", "root"):
-            (base / sub).mkdir(parents=True, exist_ok=True)
-        os.chown(base / "upper", self._uid_base(), self._uid_base())
-        options = f"lowerdir={lower},upperdir={base / 'upper'},workdir={base / 'work'}"
+        for folder in (layer, merged):
+            folder.mkdir(parents=True, exist_ok=True)
+        if not host.is_mount(layer):
+            _host(["mount", "-t", "tmpfs", "-o", f"size={NODE_DISK_MB}m,mode=0700", LAYER_SOURCE,
+                   str(layer)])
+        for sub in ("upper", "work"):
+            (layer / sub).mkdir(exist_ok=True)
+        os.chown(layer / "upper", self._uid_base(), self._uid_base())
+        options = f"lowerdir={lower},upperdir={layer / 'upper'},workdir={layer / 'work'}"
         _host(["mount", "-t", "overlay", "overlay", "-o", options, str(merged)])
 
     def _uid_base(self) -> int:
@@ -195,12 +215,15 @@ class NspawnProvider(Provider):
             netns.add_node_link(self.spec, ns, name, network.interface)
 
     def _spawn(self, node: str) -> None:
-        """systemd-nspawn -b in the background, inside its own cgroups from the start."""
-        groups = self._cgroups(node)
-        for group in groups:
-            group.mkdir(parents=True, exist_ok=True)
+        """systemd-nspawn -b in the background, inside the node's bounded cgroup from the start;
+        recorded as PID and start time, the only way labgen finds it again."""
+        group = self._group(node)
+        self._lab_group().create()
+        self._lab_group().limit(cgroups.Limits(NODE_LIMITS.pids * 4, NODE_LIMITS.memory_mb * 4))
+        group.create()
+        group.limit(NODE_LIMITS)
         argv = [
-            "systemd-nspawn", "-b", "-D", str(self._merged(node)), "-M", self.machine(node),
+            NSPAWN, "-b", "-D", str(self._merged(node)), "-M", self.machine(node),
             # nspawn makes the node's network namespace inside the node's user namespace, so the
             # node's root may set its addresses, routes, iptables and sysctls; _plug adds the NICs
             "--private-network", f"--private-users={self._uid_base()}:{idmap.RANGE}",
@@ -209,17 +232,18 @@ class NspawnProvider(Provider):
             "--resolv-conf=off", "--timezone=off", f"--capability={CAPABILITIES}",
         ]
         # the shell puts itself into the node's cgroups, then becomes nspawn (same PID)
-        join = " && ".join([*(f"echo $$ > {group}/cgroup.procs" for group in groups), 'exec "$@"'])
+        join = f'{group.join_command()} && exec "$@"'
         log = (self.lab.logs_dir / f"nspawn-{node}.log").open("a")
         with log:
             # /proc/sys/net writable: provisioners set per-namespace sysctls (ip_forward, rp_filter)
             env = {**os.environ, "SYSTEMD_NSPAWN_API_VFS_WRITABLE": "network"}
             proc = subprocess.Popen(["sh", "-c", join, "sh", *argv], stdin=subprocess.DEVNULL, env=env,
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self._pid_file(node).write_text(f"{proc.pid}\n")
-        # until the exec, /proc/PID/cmdline shows python (before sh's exec) or sh
-        wait_for(lambda: " ".join(host.cmdline(proc.pid)),
-                 lambda _: proc.poll() is not None or self._is_our_nspawn(proc.pid, node),
+        recorded = host.process_id(proc.pid)
+        self._pid_file(node).write_text(f"{recorded}\n")
+        # until the exec, the process runs python (before sh's exec) or sh
+        wait_for(lambda: host.executable(proc.pid),
+                 lambda _: proc.poll() is not None or self._nspawn_pid(node) is not None,
                  expected=f"systemd-nspawn of {node} to start", timeout=10, interval=0.05)
 
     def _wait_booted(self, node: str) -> None:
@@ -308,8 +332,12 @@ ip link set eth0 up
         return {node.name: self._status(node.name) for node in self.spec.nodes}
 
     def _status(self, node: str) -> str:
+        """running or frozen: its nspawn is there; orphaned: nspawn is gone but processes of the
+        node live on in its cgroup (only down or a reset mends that)."""
         if self._nspawn_pid(node):
             return "frozen" if self._frozen(node) else "running"
+        if self._group(node).pids():
+            return "orphaned"
         exists = self._node_dir(node).exists() or netns.netns_exists(self.machine(node))
         return "stopped" if exists else "absent"
 
@@ -340,24 +368,13 @@ ip link set eth0 up
             raise LabgenError(f"node {node} of lab {self.spec.name} is not running")
         if frozen:
             netns.block_node(self.spec, node, True)
-            self._set_freezer(node, "FROZEN")
+            self._group(node).freeze(True)
         else:
-            self._set_freezer(node, "THAWED")
+            self._group(node).freeze(False)
             netns.block_node(self.spec, node, False)
 
-    def _set_freezer(self, node: str, state: str) -> None:
-        (self._freezer(node) / "freezer.state").write_text(state)
-        wait_for(lambda: self._freezer_state(node), lambda seen: seen == state,
-                 expected=f"freezer of {node} to reach {state}", timeout=10, interval=0.05)
-
-    def _freezer_state(self, node: str) -> str:
-        try:
-            return (self._freezer(node) / "freezer.state").read_text().strip()
-        except OSError:
-            return "absent"
-
     def _frozen(self, node: str) -> bool:
-        return self._freezer_state(node) in ("FROZEN", "FREEZING")
+        return self._group(node).frozen()
 
     def mac(self, node: str, network: str) -> str:
         """Made from the lab and the NIC's name (netns.mac), so it is the same across boots."""
@@ -374,8 +391,6 @@ ip link set eth0 up
         self.spec.node(node)
         running = self._nspawn_pid(node) is not None
         if not on and running:
-            if self._frozen(node):
-                self._set_freezer(node, "THAWED")
             self._kill(node)
             netns.delete_netns(self.machine(node))
         elif on and not running and self._node_dir(node).exists():
@@ -409,29 +424,32 @@ ip link set eth0 up
             self._kill_all(names, reaped=False)
             for node in names:
                 _unmount(self._merged(node))
-                for layer in ("upper", "work"):
-                    _remove_tree(self._node_dir(node) / layer)
+                _unmount(self._layer(node))
         self._boot_and_provision(progress)
 
     # ---- down --------------------------------------------------------------------------------
 
     def down(self) -> None:
-        """Everything this lab made, found by name: ssh masters, nodes, mounts, namespaces."""
+        """Everything this lab made: ssh masters, every process in its cgroups, mounts, namespaces;
+        its UID range is given back only once none of its processes is left."""
         names = [n.name for n in self.spec.nodes]
         self._stop_ssh_masters()
         self._kill_all(names)
+        lab = self._lab_group()
+        lab.kill()  # whatever else is left: a node labgen no longer knows of, an orphan
         for node in names:
             _unmount(self._merged(node))
+            _unmount(self._layer(node))
             _unmount(self._lower(node))
             netns.delete_netns(self.machine(node))
-            for group in self._cgroups(node):
-                _remove_cgroup(group)
+        lab.remove()
+        cgroups.remove_top()
         netns.delete_lab_network(self.spec)
-        for group in {group.parent for group in self._cgroups(names[0])}:
-            with contextlib.suppress(OSError):
-                group.rmdir()  # labgen's own, once no lab uses it
         with host_lock(TMPFS_LOCK, "nspawn's tmpfs", HOST_TIMEOUT):
             _release_nspawn_tmpfs()
+        if remains := lab.remains():
+            raise LabgenError(f"{remains[0]} is still there (a process of the lab is left in it); run "
+                              f"labgen down {self.lab.path.name} again")
         if (self.lab.path / "state").is_dir():
             uids.release(self.lab)
         _remove_tree(self.lab.path / "state")
@@ -442,37 +460,28 @@ ip link set eth0 up
         are thrown away next (heartbeat alone takes 2 s to release its resources while systemd
         stops it). reaped: see _kill."""
         for node in names:
-            if self._frozen(node):
-                self._set_freezer(node, "THAWED")
             self._kill_init(node)
         for node in names:
             self._kill(node, reaped=reaped)
 
     def _stop_ssh_masters(self) -> None:
-        """SIGTERM to the lab's ssh connection masters (their command line names their control
-        socket): `ssh -O exit` takes a second each, and the host's init reaps them in its time."""
-        host.stop(host.naming(self.lab.path / "state" / "ssh-", as_prefix=True), reaped=False)
-
-    def _signal(self, node: str, sig: signal.Signals) -> None:
-        pid = self._nspawn_pid(node)
-        if pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
+        """SIGTERM to the lab's ssh connection masters, found by the control sockets they hold in
+        the lab's state folder: `ssh -O exit` takes a second each, and the host's init reaps them
+        in its time."""
+        host.stop(host.holding_sockets_under(self.lab.path / "state"), reaped=False)
 
     def _kill(self, node: str, *, reaped: bool = True) -> None:
         """Pull the plug: SIGKILL the node's init (the whole container dies with it); nspawn then
-        exits and cleans up after itself, or is killed too if it does not. reaped: wait until the
-        host's init has reaped an nspawn an earlier labgen started (about a second here), so that
-        `down` leaves nothing in ps; a reset boots the node again at once instead."""
+        exits and cleans up after itself, and whatever is left in the node's cgroup (nspawn if it
+        did not exit, processes that outlived an nspawn killed behind labgen's back) is killed
+        with it. reaped: wait until the host's init has reaped an nspawn an earlier labgen started
+        (about a second here), so that `down` leaves nothing in ps; a reset boots again at once."""
         nspawn = self._nspawn_pid(node)
         self._kill_init(node)
-        if not self._wait_gone(node, 5):
-            self._signal(node, signal.SIGKILL)
-            if not self._wait_gone(node, 5):
-                raise LabgenError(f"systemd-nspawn of {node} does not exit, even after SIGKILL")
+        self._wait_gone(node, 5)
+        self._group(node).kill()
         if nspawn and reaped:
             wait_reaped([nspawn])
-        self._kill_orphaned_init(node)
         self._pid_file(node).unlink(missing_ok=True)
         # nspawn leaves its propagation dir behind when its container is killed
         leftover = NSPAWN_RUN / "propagate" / self.machine(node)
@@ -480,19 +489,11 @@ ip link set eth0 up
             shutil.rmtree(leftover, ignore_errors=True)
 
     def _kill_init(self, node: str) -> None:
+        if self._frozen(node):  # a frozen process dies only once thawed
+            self._group(node).freeze(False)
         if init := self._init_pid(node):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(init, signal.SIGKILL)
-
-    def _kill_orphaned_init(self, node: str) -> None:
-        """A container whose systemd-nspawn died behind labgen's back (killed, crashed) runs on,
-        its init reparented to the host's: it is found as the PID 1 living in the node's network
-        namespace, and killed with its whole PID namespace."""
-        inits = [pid for pid in netns.pids(self.machine(node)) if host.pid_in_its_namespace(pid) == 1]
-        for pid in inits:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        wait_reaped(inits)
 
     def _wait_gone(self, node: str, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -505,21 +506,17 @@ ip link set eth0 up
     # ---- processes ---------------------------------------------------------------------------
 
     def _nspawn_pid(self, node: str) -> int | None:
-        """The live systemd-nspawn of this node: recorded PID, else found by machine name."""
-        recorded = _read_pid(self._pid_file(node))
-        if recorded and self._is_our_nspawn(recorded, node):
-            return recorded
-        for pid in host.pids():
-            if self._is_our_nspawn(pid, node):
-                return pid
-        return None
-
-    def _is_our_nspawn(self, pid: int, node: str) -> bool:
-        if not alive(pid):
-            return False
-        argv = host.cmdline(pid)
-        return bool(argv) and argv[0].endswith("systemd-nspawn") and \
-            self.machine(node) in _after(argv, "-M")
+        """The node's systemd-nspawn while it runs: the process labgen recorded when it started it
+        (PID and start time), root's, running the real systemd-nspawn, inside the node's cgroup.
+        Nothing else counts, whatever its command line says: any user can start a process that
+        calls itself `systemd-nspawn -M labgen-LAB.NODE`."""
+        recorded = host.ProcessId.parse(_read(self._pid_file(node)))
+        if recorded is None or not host.is_running(recorded):
+            return None
+        pid = recorded.pid
+        if host.owner(pid) != 0 or host.executable(pid) != NSPAWN or not self._group(node).contains(pid):
+            return None
+        return pid
 
     def _init_pid(self, node: str) -> int | None:
         """The container's PID 1 as the host sees it: nspawn's child that is PID 1 inside."""
@@ -542,18 +539,6 @@ ip link set eth0 up
 def _unmount(path: Path) -> None:
     if host.is_mount(path):
         _host(["umount", str(path)])
-
-
-def _remove_cgroup(group: Path) -> None:
-    """A node's cgroup and what its systemd made below it, deepest first (a cgroup is removed
-    with rmdir once it holds no process; its files go with it)."""
-    if not group.is_dir():
-        return
-    for folder in sorted((p for p in group.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-        with contextlib.suppress(OSError):
-            folder.rmdir()
-    with contextlib.suppress(OSError):
-        group.rmdir()
 
 
 def _ensure_nspawn_tmpfs() -> None:
@@ -581,12 +566,13 @@ def _release_nspawn_tmpfs() -> None:
 
 
 def _running_machines() -> set[str]:
-    """The machine names of every systemd-nspawn on the host, labgen's or not."""
+    """The machine names of every systemd-nspawn root runs on the host, labgen's or not: known by
+    the executable the kernel runs and its owner, which no seat can forge (a root process's command
+    line is root's own)."""
     found = set()
     for pid in host.pids():
-        argv = host.cmdline(pid)
-        if argv and argv[0].endswith("systemd-nspawn") and alive(pid):
-            found.update(_after(argv, "-M") or ["?"])
+        if host.executable(pid) == NSPAWN and host.owner(pid) == 0 and alive(pid):
+            found.update(_after(host.cmdline(pid), "-M") or ["?"])
     return found
 
 
@@ -604,8 +590,8 @@ def _after(argv: list[str], flag: str) -> list[str]:
     return [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == flag]
 
 
-def _read_pid(path: Path) -> int | None:
+def _read(path: Path) -> str:
     try:
-        return int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
+        return path.read_text()
+    except OSError:
+        return ""

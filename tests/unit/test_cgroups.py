@@ -1,0 +1,73 @@
+"""labgen's cgroups on this host's real hierarchies: a group bounds, freezes, finds and kills what
+runs in it, a fork loop included (needs root, as every test that touches a lab)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from labgen import cgroups
+from labgen.verify.poll import wait_for
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="cgroups are root's")
+FORK_LOOP = "while true; do sleep 60 & done"
+HOG = "b = bytearray(128 * 2**20); b[::4096] = bytes(len(b) // 4096)  # 128 MB, every page touched"
+
+
+@pytest.fixture
+def group():
+    lab = cgroups.lab_group(f"lgtest-{uuid.uuid4().hex[:8]}")
+    node = lab.child("lb0")
+    node.create()
+    yield node
+    lab.kill()
+    lab.remove()
+    assert lab.remains() == [], "the test's group is left"
+
+
+def start_in(group: cgroups.Group, *argv: str) -> subprocess.Popen:
+    """argv, in the group from its first instruction (as labgen starts a node)."""
+    return subprocess.Popen(["sh", "-c", f'{group.join_command()} && exec "$@"', "sh", *argv],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_pids_max_stops_a_fork_loop_and_kill_ends_it(group):
+    if not cgroups.supported()["pids"]:
+        pytest.skip("no pids controller on this host")
+    assert "pids" not in group.limit(cgroups.Limits(pids=30, memory_mb=256))
+    loop = start_in(group, "sh", "-c", FORK_LOOP)
+    held = wait_for(lambda: len(group.pids()), lambda n: n >= 25, expected="the loop to fill its group",
+                    timeout=20)
+    assert held <= 30, f"{held} processes in a group capped at 30"
+    assert group.contains(loop.pid) and not group.contains(os.getpid())
+    group.kill()
+    assert group.pids() == []
+    loop.wait(timeout=10)
+
+
+def test_a_frozen_group_is_killed_too(group):
+    sleeper = start_in(group, "sleep", "120")
+    wait_for(group.pids, bool, expected="a process in the group", timeout=10)
+    group.freeze(True)
+    assert group.frozen()
+    group.kill()
+    assert group.pids() == [] and sleeper.wait(timeout=10) != 0
+
+
+def test_memory_max_is_enforced(group):
+    if not cgroups.supported()["memory"]:
+        pytest.skip("no memory controller on this host")
+    group.limit(cgroups.Limits(pids=30, memory_mb=32))
+    hog = start_in(group, sys.executable, "-c", HOG)
+    assert hog.wait(timeout=60) == -signal.SIGKILL, "a process of 128 MB ran in a group capped at 32 MB"
+
+
+def test_names_stay_below_labgens_folder():
+    for bad in ("", "..", "a/b", "."):
+        with pytest.raises(Exception, match="one plain folder name"):
+            cgroups.Group(bad)

@@ -43,10 +43,6 @@ class Limits:
     cpu_weight: int = 100
     io_weight: int = 100
 
-    def __add__(self, other: Limits) -> Limits:
-        return Limits(self.pids + other.pids, self.memory_mb + other.memory_mb,
-                      self.cpu_weight, self.io_weight)
-
 
 @dataclass(frozen=True)
 class Hierarchy:
@@ -103,10 +99,11 @@ class Group:
                 _delegate_controllers(hierarchy, self.relative)
             (hierarchy.root / self.relative).mkdir(parents=True, exist_ok=True)
 
-    def join_command(self) -> str:
-        """Shell that moves the shell itself ($$) into the group: what runs next (exec) and its
-        children are in it from their first instruction."""
-        return " && ".join(f"echo $$ > {path}/cgroup.procs" for path in self.paths())
+    def argv(self, argv: list[str]) -> list[str]:
+        """argv run inside the group from its first instruction: a shell moves itself ($$) into
+        the group, then becomes argv (same PID), whose children stay in it."""
+        join = " && ".join(f"echo $$ > {path}/cgroup.procs" for path in self.paths())
+        return ["sh", "-c", f'{join} && exec "$@"', "sh", *argv]
 
     def limit(self, limits: Limits) -> list[str]:
         """Apply limits; the names of those this host cannot enforce."""
@@ -160,7 +157,7 @@ class Group:
         """SIGKILL every process in the group and below, forks racing the kill included, and
         return once none is left. cgroup.kill does it atomically; without it, the group is frozen
         first so that nothing forks between the look and the kill. A frozen process dies only
-        once thawed (v1's freezer), so the group is thawed after the signal."""
+        once thawed (v1's freezer), so the group and those below it are thawed after the signal."""
         if not self.pids():
             return
         kill_file = next((p / "cgroup.kill" for p in self.paths() if (p / "cgroup.kill").exists()), None)
@@ -171,8 +168,7 @@ class Group:
             for pid in self.pids():
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-        if self.frozen():
-            self.freeze(False)
+        self._thaw_all()
         wait_for(self.pids, lambda left: not left, expected=f"no process left in {self}", timeout=timeout,
                  interval=0.05)
 
@@ -190,6 +186,14 @@ class Group:
 
     def remains(self) -> list[Path]:
         return [path for path in self.paths() if path.is_dir()]
+
+    def _thaw_all(self) -> None:
+        """Thaw the group and every group below it: v1's freezer freezes each one on its own."""
+        for state in self._freezer_file().parent.rglob(self._freezer_file().name):
+            if state.name == "freezer.state" and _read(state).strip() != "THAWED":
+                _write(state, "THAWED")
+            elif state.name == "cgroup.freeze" and _read(state).strip() == "1":
+                _write(state, "0")
 
     def _census_hierarchy(self) -> Hierarchy | None:
         for want in (lambda h: h.v2, lambda h: "freezer" in h.controllers):

@@ -46,6 +46,15 @@ class NodeSpec(BaseModel):
         return tuple(int(part) for part in self.daemons[package].split("."))
 
 
+class Resources(BaseModel):
+    """A node's limits (the blueprint's resources, resolved): cgroup and writable layer."""
+
+    pids: int
+    memory_mb: int
+    disk_mb: int
+    cpu_weight: int
+
+
 class Skip(BaseModel):
     """A group of checks that cannot run on this lab, with the reason shown to the user."""
 
@@ -90,6 +99,7 @@ class LabSpec(BaseModel):
     services: list[str] = []  # the units it enables and starts, in order (the blueprint's services:)
     departures: list[Departure] = []
     claims: list[ClaimSpec] = []
+    resources: Resources
 
     @property
     def boxes(self) -> list[str]:

@@ -27,12 +27,6 @@ def exec_(
     if command[:1] == ["--"]:
         command = command[1:]
     provider = provider_for(find_lab(lab))
-    given = sys.stdin.read() if stdin else None
-    if node == "client":
-        result = provider.client_exec(command, input=given, timeout=None)
-    else:
-        provider.lab.spec.node(node)
-        result = provider.exec(node, command, input=given, timeout=None)  # the user's own command
-    sys.stdout.write(result.stdout)
-    sys.stderr.write(result.stderr)
-    raise typer.Exit(result.returncode)
+    sys.stdout.flush()
+    # streamed, not captured: the command's output and input never pass through labgen's memory
+    raise typer.Exit(provider.stream(None if node == "client" else node, command, stdin=stdin))

@@ -69,6 +69,17 @@ class File(Strict):
     )
 
 
+class Resources(Strict):
+    """What each node may use on containers: its cgroup's limits and its writable layer. The
+    defaults hold the shipped blueprints' nodes several times over (docs/security.md has the
+    measured needs); a class may change them (`labgen class up ... --set resources.memory_mb=512`)."""
+
+    pids: int = Field(512, ge=64, le=32768, description="processes and threads per node: a fork stops there")
+    memory_mb: int = Field(256, ge=64, le=65536, description="RAM per node (MiB), no swap; writes count")
+    disk_mb: int = Field(256, ge=32, le=65536, description="the node's writable layer in MiB (a tmpfs)")
+    cpu_weight: int = Field(100, ge=1, le=10000, description="CPU share against other nodes (v2 scale)")
+
+
 class Departure(Strict):
     what: str = Field(description="what the lab does differently")
     why: str = Field(description="why")
@@ -131,6 +142,9 @@ class Blueprint(Strict):
     )
     services: list[UnitName] = Field(
         description="systemd units enabled and restarted, in this order, as the last step"
+    )
+    resources: Resources = Field(
+        default_factory=Resources, description="per node, on containers: processes, memory, disk, CPU weight"
     )
     tests: InnerPath = Field("tests", description="the blueprint's folder holding its testinfra suite")
     departures: list[Departure] = Field(

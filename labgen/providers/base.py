@@ -73,6 +73,17 @@ class Provider(ABC):
         still running after `timeout` seconds is killed and reported as exit 124."""
 
     @abstractmethod
+    def node_argv(self, node: str, argv: list[str]) -> list[str]:
+        """The host command that runs argv as root on node."""
+
+    def stream(self, node: str | None, argv: list[str], *, stdin: bool = False) -> int:
+        """Run argv on node (None: the client seat) on the caller's own stdout and stderr, and its
+        stdin if asked; the exit code. Nothing passes through labgen's memory whatever its size: a
+        seat's `labgen exec` runs labgen as root, and must not make it hold what the seat sends."""
+        full = self.client_argv(argv) if node is None else self.node_argv(node, argv)
+        return subprocess.run(full, stdin=None if stdin else subprocess.DEVNULL, check=False).returncode
+
+    @abstractmethod
     def freeze(self, node: str, frozen: bool) -> None:
         """Freeze (or thaw) every process of the node, as a hung machine."""
 

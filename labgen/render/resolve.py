@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from labgen import protocols
 from labgen.boxes.releases import release
-from labgen.lab import ClaimSpec, Departure, LabSpec, NetworkSpec, NodeSpec, Skip
+from labgen.lab import ClaimSpec, Departure, LabSpec, NetworkSpec, NodeSpec, Resources, Skip
 from labgen.labs import check_lab_name
 from labgen.model.blueprint import Blueprint
 
@@ -55,6 +55,7 @@ def resolve(bp: Blueprint, name: str, provider: str, features: dict[str, bool]) 
         services=list(bp.services),
         departures=[Departure(**d.model_dump()) for d in bp.departures] + release_departures(bp),
         claims=[ClaimSpec(**c.model_dump()) for c in bp.claims],
+        resources=Resources(**bp.resources.model_dump()),
     )
 
 

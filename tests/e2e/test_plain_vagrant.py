@@ -28,6 +28,7 @@ import pytest
 
 from labgen import netns
 from labgen.providers.libvirt import libvirtd, vagrant_box
+from labgen.providers.libvirt.provider import MEMORY_MIB
 from tests.hostcheck import leftovers, snapshot
 from tests.labs import VM_SELECTION, ok
 
@@ -80,7 +81,7 @@ def laptop() -> Iterator[Laptop]:
     try:
         subprocess.run(["ip", "netns", "add", NAMESPACE], check=True)
         netns.run_in(NAMESPACE, ["ip", "link", "set", "lo", "up"])
-        libvirtd.start(NAMESPACE, work / "libvirt-logs")
+        libvirtd.start(NAMESPACE, work / "libvirt-logs", machines=2, machine_mib=MEMORY_MIB)
         box.ok("vagrant", "box", "add", "--name", vagrant_box.box_name(), str(work / "debian-12.box"))
         (work / "debian-12.box").unlink()
         yield box

@@ -19,6 +19,7 @@ import pytest
 from labgen import host, netns
 from labgen.errors import LabgenError
 from labgen.lab import Lab
+from labgen.model.blueprint import Resources
 from labgen.progress import Progress
 from labgen.providers.nspawn.provider import NSPAWN_RUN, NspawnProvider
 from tests.hostcheck import leftovers, snapshot
@@ -65,6 +66,7 @@ def lab_json(namespace: str = NAMESPACE) -> dict:
         "vip": "203.0.113.10", "vip_network": "public", "networks": networks, "nodes": nodes,
         "client": ["203.0.113.100", "203.0.113.101"], "namespace": namespace,
         "features": {"ip_vs": False}, "params": {}, "pages": {},
+        "resources": Resources().model_dump(),
     }
 
 

@@ -32,8 +32,7 @@ def group():
 
 def start_in(group: cgroups.Group, *argv: str) -> subprocess.Popen:
     """argv, in the group from its first instruction (as labgen starts a node)."""
-    return subprocess.Popen(["sh", "-c", f'{group.join_command()} && exec "$@"', "sh", *argv],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(group.argv(list(argv)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def test_pids_max_stops_a_fork_loop_and_kill_ends_it(group):
@@ -50,12 +49,14 @@ def test_pids_max_stops_a_fork_loop_and_kill_ends_it(group):
     loop.wait(timeout=10)
 
 
-def test_a_frozen_group_is_killed_too(group):
+@pytest.mark.parametrize("killed", ["node", "lab"])
+def test_a_frozen_group_is_killed_too(group, killed):
+    """A frozen node dies with its lab's kill too: v1's freezer freezes each group on its own."""
     sleeper = start_in(group, "sleep", "120")
     wait_for(group.pids, bool, expected="a process in the group", timeout=10)
     group.freeze(True)
     assert group.frozen()
-    group.kill()
+    (group if killed == "node" else cgroups.Group(*group.relative.parts[1:-1])).kill()
     assert group.pids() == [] and sleeper.wait(timeout=10) != 0
 
 

@@ -18,8 +18,11 @@ through that socket on the host file system, so they need the network namespace 
 the guests), never the mount namespace.
 
 No cgroup re-mount: the fresh /sys has no cgroup file systems, so libvirt starts qemu without
-cgroups (nothing of a lab is left in the host's /sys/fs/cgroup; `virsh suspend` does not need
-them). The daemon's config has no networks at all, so no `default` network can ever autostart.
+cgroups of its own (`virsh suspend` does not need them). Instead the daemons start inside the lab's
+cgroup labgen/LAB/machines (labgen.cgroups), joined before `ip netns exec`, and qemu and dnsmasq
+inherit it: the lab's VMs are bounded there (pids, memory), and found and killed through it, never
+by a pid file alone or a command name. The daemon's config has no networks at all, so no `default`
+network can ever autostart.
 
 The storage pool `default` is per lab too; the box image is hard-linked into it under the name
 vagrant-libvirt looks for, so no lab uploads the box (and `down` deletes the pool wholesale).
@@ -40,13 +43,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape as _xml_escape
 
-from labgen import host, paths
+from labgen import cgroups, host, paths
 from labgen.errors import LabgenError
 from labgen.host import HOST_TIMEOUT, alive, wait_reaped
 from labgen.verify.poll import wait_for
 
 QEMU = "/usr/bin/qemu-system-x86_64"
 TB_CACHE_MIB = 128
+# What a lab's daemons may hold besides its VMs' memory: libvirtd, virtlogd, dnsmasq and qemu's
+# own (measured: 858 MiB a keepalived-rr seat of two 640 MiB VMs with a 128 MiB TCG cache each)
+DAEMONS_MEMORY_MIB = 256
+QEMU_OVERHEAD_MIB = TB_CACHE_MIB + 192
+LAB_PIDS = 1024  # libvirtd's and virtlogd's threads, a qemu's (a dozen each) and vagrant's helpers
 
 _LIBVIRTD_CONF = """\
 # labgen: private libvirtd for one lab (see labgen/libvirtd.py)
@@ -103,12 +111,18 @@ class Daemon:
     def pool(self) -> Path:
         return self.root / "images"
 
+    @property
+    def group(self) -> cgroups.Group:
+        """The cgroup the daemons run in, and every qemu and dnsmasq they start."""
+        return cgroups.lab_group(self.namespace).child("machines")
+
     def pids(self) -> dict[str, int]:
-        """The daemons' pids from their pid files, only those still alive."""
+        """The daemons' pids from their pid files, only those alive, root's and in the lab's cgroup:
+        a pid file outlives its process, and the pid may be anyone's by now."""
         found = {}
         for name in ("libvirtd", "virtlogd"):
             pid = _read_pid(self.root / f"{name}.pid")
-            if pid and alive(pid):
+            if pid and alive(pid) and host.owner(pid) == 0 and self.group.contains(pid):
                 found[name] = pid
         return found
 
@@ -149,16 +163,20 @@ def virsh(namespace: str, *args: str, timeout: float = 60) -> subprocess.Complet
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def start(namespace: str, log_dir: Path, timeout: float = 30) -> Daemon:
-    """Start the lab's libvirtd + virtlogd in its namespace; no-op when already running.
+def start(namespace: str, log_dir: Path, machines: int, machine_mib: int, timeout: float = 30) -> Daemon:
+    """Start the lab's libvirtd + virtlogd in its namespace and cgroup; no-op when already running.
 
-    The lab namespace must exist (netns.create_lab_network). Returns once the daemon answers
-    and the storage pool `default` is active.
+    The cgroup is bounded for `machines` VMs of `machine_mib` each, with qemu's own overhead. The
+    lab namespace must exist (netns.create_lab_network). Returns once the daemon answers and the
+    storage pool `default` is active.
     """
     d = Daemon(namespace)
     if not d.running():
-        _stop_pids(d)  # a half-dead pair from an interrupted run
+        _stop(d)  # a half-dead pair from an interrupted run
         _prepare_dirs(d, log_dir)
+        d.group.create()
+        d.group.limit(cgroups.Limits(pids=LAB_PIDS, memory_mb=DAEMONS_MEMORY_MIB
+                                     + machines * (machine_mib + QEMU_OVERHEAD_MIB)))
         _launch(d, log_dir)
         wait_for(lambda: virsh(namespace, "version").returncode, lambda rc: rc == 0,
                  expected="libvirtd to answer `virsh version`", timeout=timeout, interval=0.2)
@@ -167,17 +185,14 @@ def start(namespace: str, log_dir: Path, timeout: float = 30) -> Daemon:
 
 
 def stop(namespace: str, timeout: float = 20) -> None:
-    """Stop the lab's daemons and every qemu/dnsmasq they left, by pid; remove their dirs.
+    """Stop the lab's daemons, then every qemu/dnsmasq left in their cgroup; remove their dirs.
 
     Idempotent. Call after the domains are destroyed; a qemu still running is killed.
     """
     d = Daemon(namespace)
-    children = _child_pids(d)
-    daemons = list(d.pids().values())
-    _stop_pids(d, timeout)
-    for pid in children:
-        _kill(pid, timeout)
-    wait_reaped(daemons + children)
+    _stop(d, timeout)
+    if remains := d.group.remains():
+        raise LabgenError(f"{remains[0]}: a process of the lab's VMs is left in it; run labgen down again")
     if d.root.exists():
         shutil.rmtree(d.root)
 
@@ -225,9 +240,11 @@ def _cache_dir() -> Path:
 
 
 def _launch(d: Daemon, log_dir: Path) -> None:
+    """The start script in the lab's cgroup (joined before `ip netns exec`: the fresh /sys it gives
+    has no cgroup file systems), so the daemons and all they start inherit it."""
     env = {**os.environ, "ROOT": str(d.root), "LOGS": str(log_dir), "CACHE": str(_cache_dir())}
     done = subprocess.run(
-        netns_argv(d.namespace, ["sh", "-c", _START_SCRIPT]),
+        d.group.argv(netns_argv(d.namespace, ["sh", "-c", _START_SCRIPT])),
         env=env,
         capture_output=True,
         text=True,
@@ -279,21 +296,18 @@ def _virsh_ok(d: Daemon, *args: str) -> str:
     return done.stdout
 
 
-def _child_pids(d: Daemon) -> list[int]:
-    """qemu and dnsmasq pids recorded by this daemon (run/qemu/*.pid, run/network/*.pid)."""
-    found = []
-    for pidfile in [*d.root.glob("run/qemu/*.pid"), *d.root.glob("run/network/*.pid")]:
-        pid = _read_pid(pidfile)
-        if pidfile.name != "driver.pid" and pid and alive(pid):  # driver.pid is libvirtd's
-            found.append(pid)
-    return found
-
-
-def _stop_pids(d: Daemon, timeout: float = 20) -> None:
-    for name in ("libvirtd", "virtlogd"):  # libvirtd first: it talks to virtlogd
-        pid = _read_pid(d.root / f"{name}.pid")
-        if pid and alive(pid) and _is_command(pid, name):
-            _kill(pid, timeout)
+def _stop(d: Daemon, timeout: float = 20) -> None:
+    """The daemons asked to leave (libvirtd first: it talks to virtlogd), then whatever is left in
+    the lab's machines cgroup killed; the cgroup removed."""
+    daemons = d.pids()
+    for name in ("libvirtd", "virtlogd"):
+        if name in daemons:
+            _kill(daemons[name], timeout)
+    d.group.kill()
+    wait_reaped(list(daemons.values()))
+    d.group.remove()
+    cgroups.lab_group(d.namespace).remove()
+    cgroups.remove_top()
 
 
 def _kill(pid: int, timeout: float) -> None:
@@ -308,13 +322,6 @@ def _read_pid(path: Path) -> int | None:
         return None
 
 
-
-
-def _is_command(pid: int, name: str) -> bool:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip() == name
-    except FileNotFoundError:
-        return False
 
 
 # --- TCG translation-cache cap -----------------------------------------------------------------

@@ -164,7 +164,7 @@ class LibvirtProvider(Provider):
         with progress.step(f"lab namespace {spec.namespace}"):
             netns.create_namespace(spec)
         with progress.step("private libvirtd inside the lab namespace"):
-            libvirtd.start(spec.namespace, self.lab.logs_dir / "libvirt")
+            libvirtd.start(spec.namespace, self.lab.logs_dir / "libvirt", len(spec.nodes), MEMORY_MIB)
             if tcg:
                 libvirtd.tcg_emulator()
         with progress.step("lab networks (isolated libvirt networks) and the client seat on their bridges"):
@@ -246,9 +246,7 @@ class LibvirtProvider(Provider):
         self, node: str, argv: list[str], *, timeout: float | None = EXEC_TIMEOUT, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         """ssh as root through the ControlMaster: about 0.1 s per call once the master is up."""
-        self.lab.spec.node(node)
-        command = shlex.join(argv)
-        ssh = ["ssh", "-F", str(self.ssh_config()), "-o", "BatchMode=yes", node, command]
+        ssh = self.node_argv(node, argv)
         # own process group: on timeout, ssh AND its ProxyCommand (socat) are killed together
         proc = subprocess.Popen(
             ssh,
@@ -266,6 +264,10 @@ class LibvirtProvider(Provider):
             out, err = proc.communicate()
             return subprocess.CompletedProcess(ssh, 124, out, err + "\ntimed out")
         return subprocess.CompletedProcess(ssh, proc.returncode, out, err)
+
+    def node_argv(self, node: str, argv: list[str]) -> list[str]:
+        self.lab.spec.node(node)
+        return ["ssh", "-F", str(self.ssh_config()), "-o", "BatchMode=yes", node, shlex.join(argv)]
 
     def freeze(self, node: str, frozen: bool) -> None:
         """virsh suspend/resume; idempotent (thawing a running node is a no-op, as heal() needs)."""

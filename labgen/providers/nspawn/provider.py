@@ -53,9 +53,6 @@ TMPFS_LOCK = Path("/run/lock/labgen-nspawn.lock")  # one lab at a time mounts, s
 # another container's keepalived in its own keepalived.service and waits out the stop timeout
 # before a killed service counts as stopped.
 LAYER_SOURCE = "labgen-layer"  # the tmpfs under a node's writable layer
-# TEMPORARY until the blueprint's measured needs are wired in
-NODE_LIMITS = cgroups.Limits(pids=1024, memory_mb=1024)
-NODE_DISK_MB = 512
 NSPAWN = os.path.realpath(shutil.which("systemd-nspawn") or "/usr/bin/systemd-nspawn")
 BOOT_TIMEOUT = 90.0
 NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -186,8 +183,8 @@ class NspawnProvider(Provider):
         for folder in (layer, merged):
             folder.mkdir(parents=True, exist_ok=True)
         if not host.is_mount(layer):
-            _host(["mount", "-t", "tmpfs", "-o", f"size={NODE_DISK_MB}m,mode=0700", LAYER_SOURCE,
-                   str(layer)])
+            size = f"size={self.spec.resources.disk_mb}m,mode=0700"
+            _host(["mount", "-t", "tmpfs", "-o", size, LAYER_SOURCE, str(layer)])
         for sub in ("upper", "work"):
             (layer / sub).mkdir(exist_ok=True)
         os.chown(layer / "upper", self._uid_base(), self._uid_base())
@@ -218,10 +215,13 @@ class NspawnProvider(Provider):
         """systemd-nspawn -b in the background, inside the node's bounded cgroup from the start;
         recorded as PID and start time, the only way labgen finds it again."""
         group = self._group(node)
+        node_limits = cgroups.Limits(self.spec.resources.pids, self.spec.resources.memory_mb,
+                                     self.spec.resources.cpu_weight)
         self._lab_group().create()
-        self._lab_group().limit(cgroups.Limits(NODE_LIMITS.pids * 4, NODE_LIMITS.memory_mb * 4))
+        self._lab_group().limit(cgroups.Limits(node_limits.pids * len(self.spec.nodes),
+                                               node_limits.memory_mb * len(self.spec.nodes)))
         group.create()
-        group.limit(NODE_LIMITS)
+        group.limit(node_limits)
         argv = [
             NSPAWN, "-b", "-D", str(self._merged(node)), "-M", self.machine(node),
             # nspawn makes the node's network namespace inside the node's user namespace, so the
@@ -231,13 +231,11 @@ class NspawnProvider(Provider):
             "--register=no", "--keep-unit", "--console=passive", "--link-journal=no",
             "--resolv-conf=off", "--timezone=off", f"--capability={CAPABILITIES}",
         ]
-        # the shell puts itself into the node's cgroups, then becomes nspawn (same PID)
-        join = f'{group.join_command()} && exec "$@"'
         log = (self.lab.logs_dir / f"nspawn-{node}.log").open("a")
         with log:
             # /proc/sys/net writable: provisioners set per-namespace sysctls (ip_forward, rp_filter)
             env = {**os.environ, "SYSTEMD_NSPAWN_API_VFS_WRITABLE": "network"}
-            proc = subprocess.Popen(["sh", "-c", join, "sh", *argv], stdin=subprocess.DEVNULL, env=env,
+            proc = subprocess.Popen(group.argv(argv), stdin=subprocess.DEVNULL, env=env,
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         recorded = host.process_id(proc.pid)
         self._pid_file(node).write_text(f"{recorded}\n")
@@ -345,17 +343,22 @@ ip link set eth0 up
         self, node: str, argv: list[str], *, timeout: float | None = EXEC_TIMEOUT, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         """nsenter into every namespace of the node's init: no ssh, no network needed."""
-        pid = self._init_pid(node)
-        if pid is None:
-            raise LabgenError(f"node {node} of lab {self.spec.name} is not running (labgen up)")
-        env = ["env", "-i", f"PATH={NODE_PATH}", "HOME=/root", "LANG=C.UTF-8", "TERM=dumb"]
-        full = ["nsenter", "-t", str(pid), "-a", "-r", "-w", *env, *argv]
+        full = self.node_argv(node, argv)
         try:
             return subprocess.run(full, capture_output=True, text=True, timeout=timeout, check=False,
                                   **stdin_from(input))
         except subprocess.TimeoutExpired as exc:
             out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
             return subprocess.CompletedProcess(full, 124, out, f"timed out after {timeout} s")
+
+    def node_argv(self, node: str, argv: list[str]) -> list[str]:
+        pid = self._init_pid(node)
+        if pid is None:
+            raise LabgenError(f"node {node} of lab {self.spec.name} is not running (labgen up)")
+        env = ["env", "-i", f"PATH={NODE_PATH}", "HOME=/root", "LANG=C.UTF-8", "TERM=dumb"]
+        # nsenter enters the node's namespaces, not its cgroup: joined first, the command counts
+        # against the node's limits like everything the node runs
+        return self._group(node).argv(["nsenter", "-t", str(pid), "-a", "-r", "-w", *env, *argv])
 
     def freeze(self, node: str, frozen: bool) -> None:
         """Freezer cgroup + bridge ports blocked: like a hung VM, not even its kernel answers.

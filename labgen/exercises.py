@@ -21,6 +21,7 @@ from labgen.providers.base import Provider
 from labgen.verify.run import last_verdicts, run_suite
 
 UNDER_WAY = ("broken", "checked")  # states of an exercise not yet mended
+SCRIPT_FROM_STDIN = ["sh", "-s"]  # a breakage or its fix: the command line shows no answer
 
 
 def exercises_of(lab: Lab) -> ExerciseSet:
@@ -134,8 +135,10 @@ def closed_by_reset(lab: Lab) -> None:
 
 
 def apply_breakage(provider: Provider, breakage: Breakage) -> None:
+    """Each node's breakage, given to the node's sh on its standard input: an argument would show
+    the answer in `ps`, to the student in the node and to every account on the host."""
     for node, command in breakage.apply.items():
-        done = provider.exec(node, ["sh", "-c", command])
+        done = provider.exec(node, SCRIPT_FROM_STDIN, input=command)
         if done.returncode != 0:
             raise LabgenError(f"breakage {breakage.id} did not apply on {node} (exit {done.returncode}): "
                               f"{(done.stderr or done.stdout).strip()[-300:]}; `labgen reset` mends the lab")
@@ -148,7 +151,7 @@ def mend(provider: Provider, breakage: Breakage, commands: dict[str, str]) -> No
     good); then wait for a settled lab with the VIP on the preferred node."""
     lab = provider.lab
     for node, command in commands.items():
-        _run(provider, node, ["sh", "-c", command], None, f"the fix of {breakage.id}")
+        _run(provider, node, SCRIPT_FROM_STDIN, command, f"the fix of {breakage.id}")
     if not commands:
         for node in breakage.apply:
             script = (lab.path / "provision" / f"{node}.sh").read_text()

@@ -4,7 +4,8 @@ A student types `labgen status`, `labgen verify --quick`, `labgen exec lb0 -- ip
 seat's `labgen` is `sudo -n labgen-seat "$@"`. The seat comes from the account sudo ran this for
 (SUDO_USER, checked against SUDO_UID), its lab from the seat's root-owned file; the arguments are
 checked against a short list of verbs and options before labgen's own command line sees them, and
-the environment is the seat file's, never the caller's. Naming another lab is refused.
+the environment is the seat file's, never the caller's. Naming another lab is refused. A seat runs
+at most boundary.HELPERS of these at once.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import resource
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from labgen.classroom import boundary
+from labgen.classroom import accounts, boundary
 from labgen.errors import LabgenError
 
 # verb -> (flags, options taking a value); every verb takes its lab implicitly
@@ -41,18 +45,43 @@ def main() -> None:
     try:
         account, seat = _caller()
         argv = seat_argv(sys.argv[1:], seat["lab"], account)
+        boundary.take_slot(account)  # held until this helper exits
     except LabgenError as exc:
         print(f"labgen: error: {exc}", file=sys.stderr)
         sys.exit(2)
     verb = " ".join(argv[:2] if argv[0] == "exercise" else argv[:1])
     _log_activity(Path(seat["home"]) / "labs" / seat["lab"], verb)
-    os.environ.clear()
-    os.environ.update(LABGEN_HOME=seat["home"], LABGEN_SEAT=account, PATH="/usr/sbin:/usr/bin:/sbin:/bin",
-                      LANG="C.UTF-8")
-    from labgen.cli import main as labgen
+    env = {"LABGEN_HOME": seat["home"], "LABGEN_SEAT": account, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+           "LANG": "C.UTF-8"}
+    sys.exit(_run_labgen(argv, env))
 
-    sys.argv = ["labgen", *argv]
-    labgen()
+
+def _run_labgen(argv: list[str], env: dict[str, str]) -> int:
+    """labgen's own command line, in a child this helper outlives, so that the seat's slot stays
+    taken until the command ends (`labgen ssh` execs ssh, which closes every inherited file).
+    SIGTERM and SIGHUP (sudo passes them on; class down sends SIGTERM) go on to the child; Ctrl-C
+    reaches it from the terminal. Isolated Python, from /: nothing of the seat's folders on its path."""
+    _lift_seat_limits()
+    child = subprocess.Popen([sys.executable, "-I", "-m", "labgen", *argv], env=env, cwd="/")
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda number, _frame: child.send_signal(number))
+    for sig in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_IGN)
+    code = child.wait()
+    return 128 - code if code < 0 else code
+
+
+def _lift_seat_limits() -> None:
+    """The seat's process limit (pam_limits, accounts.NPROC) is for its own processes. This root
+    helper inherits it through sudo and would hand it on to what it starts for the lab (a node's
+    commands, a VM's qemu, counted per user host-wide): those get the host's init's instead. Root
+    without CAP_SYS_RESOURCE (labgen in a container) may not raise a hard limit: the seat's stays."""
+    for line in Path("/proc/1/limits").read_text().splitlines():
+        if line.startswith("Max processes"):
+            soft, hard = (resource.RLIM_INFINITY if word == "unlimited" else int(word)
+                          for word in line.split()[2:4])
+            with contextlib.suppress(ValueError, OSError):
+                resource.setrlimit(resource.RLIMIT_NPROC, (soft, hard))
 
 
 def _log_activity(lab: Path, verb: str) -> None:
@@ -93,8 +122,9 @@ def seat_argv(args: list[str], lab: str, account: str) -> list[str]:
     if len(positional) != nodes:
         usage = {"exec": " NODE -- COMMAND", "ssh": " NODE", "exercise start": " NAME"}.get(verb, "")
         raise LabgenError(f"usage: labgen {verb}{usage} (your lab, {lab}, needs no naming)")
-    if verb == "exec" and positional == ["client"]:
-        command = ["setpriv", f"--reuid={account}", f"--regid={account}", "--init-groups", "--", *command]
+    if verb == "exec" and positional == ["client"]:  # as the seat, within the seat's process limit
+        command = ["prlimit", f"--nproc={accounts.NPROC}", "--", "setpriv", f"--reuid={account}",
+                   f"--regid={account}", "--init-groups", "--", *command]
     return [*verb.split(), *checked, lab, *positional, *(["--", *command] if verb == "exec" else [])]
 
 

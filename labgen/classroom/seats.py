@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,7 @@ from labgen.labs import check_lab_name
 
 MAX_SEATS = 99
 UP_TIMEOUT = 1800.0
+DOWN_TIMEOUT = 600.0
 
 
 def class_dir() -> Path:
@@ -60,13 +62,16 @@ def seat_names(count: int, prefix: str) -> list[str]:
 def start(blueprint: str, names: list[str], up_args: list[str], raised: dict[str, int], parallel: int,
           report: Callable[[str, str], None]) -> dict:
     """Every seat's lab (up to `parallel` at once, a failed one retried once), then accounts and the
-    sudo rule for the seats that came up. Returns the class state (also saved as it goes); raised
-    are the kernel limits raised for it, put back by stop()."""
+    sudo rule for the seats that came up. Returns the class state, saved as it goes (an account's
+    UID the moment it is made: class down acts by it); raised are the kernel limits raised for it,
+    put back by stop()."""
     state = {"blueprint": blueprint, "up_args": up_args, "limits": raised, "seats": {},
              "started": time.time()}
     for name in names:
         state["seats"][name] = {"lab": name, "account": name, "state": "waiting"}
+    saving = threading.Lock()
     save(state)
+    accounts.bound_seats()
 
     def one(name: str) -> None:
         seat = state["seats"][name]
@@ -75,14 +80,17 @@ def start(blueprint: str, names: list[str], up_args: list[str], raised: dict[str
             done = _labgen(["up", blueprint, "--name", name, *up_args], timeout=UP_TIMEOUT)
             if done.returncode == 0:
                 break
-            _labgen(["down", name], timeout=600)
-        seat["state"] = "up" if done.returncode == 0 else "failed"
+            _labgen(["down", name], timeout=DOWN_TIMEOUT)
         if done.returncode:
-            seat["error"] = last_line(done)
+            outcome = {"state": "failed", "error": last_line(done)}
         else:
             (paths.labs_dir() / name).chmod(0o700)  # its secrets are the seat's, through labgen-seat only
-            seat["password"] = accounts.create(name, name)
+            uid, password = accounts.create(name, name)
             _seat_shell(name)
+            outcome = {"state": "up", "uid": uid, "password": password}
+        with saving:  # the seats change and save the one state from their threads
+            seat.update(outcome)
+            save(state)
         report(name, seat["state"])
 
     with ThreadPoolExecutor(max_workers=parallel) as pool:
@@ -90,28 +98,71 @@ def start(blueprint: str, names: list[str], up_args: list[str], raised: dict[str
     seated = {name: seat["lab"] for name, seat in state["seats"].items() if seat["state"] == "up"}
     if seated:
         boundary.install(seated, paths.home())
-    save(state)
     return state
 
 
-def stop(state: dict, parallel: int, report: Callable[[str, str], None]) -> None:
-    """Every seat's lab, account and seat file, the sudo rule, the raised limits, the class."""
-
-    def one(name: str) -> None:
-        report(name, "taking down")
-        done = _labgen(["down", name], timeout=600)
-        if done.returncode:
-            raise LabgenError(f"labgen down {name}: {done.stderr.strip()}")
-        accounts.remove(name)
-        report(name, "gone")
-
-    names = list(state["seats"])
-    boundary.remove(names)  # first: no seat acts on a lab while it goes
-    with ThreadPoolExecutor(max_workers=parallel) as pool:
-        list(pool.map(one, names))
+def stop(state: dict, parallel: int, report: Callable[[str, str], None]) -> list[str]:
+    """Take the class down as far as it goes, past a seat that fails: every account locked first
+    (its password no longer works), the sudo rule and seat files gone, every seat's processes and
+    commands ended, then each seat's lab, files, home and account. Returns one line per seat that
+    is not gone; those stay in the class record, locked, for the next `class down` to finish."""
+    failed: dict[str, str] = {}
+    _each_seat(state, failed, parallel, _lock)
+    boundary.remove(list(state["seats"]))  # no seat starts a command while the class goes
+    _each_seat(state, failed, parallel, _end_sessions)
+    _each_seat(state, failed, parallel, lambda name, seat: _remove(name, seat, report))
+    for name in [name for name in state["seats"] if name not in failed]:
+        del state["seats"][name]
+    for name, line in failed.items():
+        state["seats"][name].update(state="down failed", error=line)
+    if state["seats"]:
+        save(state)
+        return [f"{name}: {line}" for name, line in failed.items()]
     limits.restore(state.get("limits", {}))
+    accounts.unbound_seats()
     state_file().unlink(missing_ok=True)
     class_dir().rmdir()
+    return []
+
+
+def _each_seat(state: dict, failed: dict[str, str], parallel: int, step: Callable[[str, dict], None]) -> None:
+    """step on every seat that has not failed yet, `parallel` at once; a seat's failure is its line
+    in failed, and the others go on."""
+
+    def one(name: str) -> tuple[str, str | None]:
+        try:
+            step(name, state["seats"][name])
+        except (LabgenError, OSError, subprocess.SubprocessError) as exc:
+            return name, " ".join(str(exc).split())
+        return name, None
+
+    names = [name for name in state["seats"] if name not in failed]
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        failed.update({name: line for name, line in pool.map(one, names) if line is not None})
+
+
+def _lock(name: str, seat: dict) -> None:
+    if accounts.seat_uid(name, seat.get("uid")) is not None:
+        accounts.lock(name)
+
+
+def _end_sessions(name: str, seat: dict) -> None:
+    """The seat's own processes (by the UID labgen made it with) and its labgen-seat commands."""
+    if (uid := accounts.seat_uid(name, seat.get("uid"))) is not None:
+        accounts.end_processes(name, uid)
+    boundary.end_helpers(name)
+
+
+def _remove(name: str, seat: dict, report: Callable[[str, str], None]) -> None:
+    report(name, "taking down")
+    done = _labgen(["down", seat["lab"]], timeout=DOWN_TIMEOUT)
+    if done.returncode:
+        raise LabgenError(f"labgen down {seat['lab']}: {last_line(done)}")
+    if (uid := accounts.seat_uid(name, seat.get("uid"))) is not None:
+        accounts.remove_files(uid)
+        accounts.remove(name)
+    boundary.remove_slots(name)
+    report(name, "gone")
 
 
 def hand_out(state: dict, exercise: str, parallel: int, report: Callable[[str, str], None]) -> list[str]:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from labgen.cli.options import Blueprint, Box, Json, Provider, with_box
-from labgen.cli.output import console, print_json
+from labgen.cli.output import console, errors, print_json
 
 app = typer.Typer(help="A classroom: one lab and one account per seat.", no_args_is_help=True)
 
@@ -45,9 +45,7 @@ def up(
         raise LabgenError(f"a lab named {taken[0]} exists already; take it down or choose another --prefix")
     provider_class(provider)  # an unknown provider fails here, before anything is made
     boundary.check_helper()
-    for sealed in boundary.seal_answers():
-        console.print(f"made {sealed} readable by its owner only (the answers to the exercises)",
-                      highlight=False)
+    boundary.check_installation(names)
     nodes = seats * len(bp.nodes)
     limits.check_room(nodes, provider, paths.home())
     raised = limits.raise_limits(limits.sysctls(nodes))
@@ -96,12 +94,28 @@ def exercise_start(
 
 @app.command("down")
 def down(parallel: Parallel = 4) -> None:
-    """Take down every seat's lab and account, the sudo rule, and the limits raised for the class."""
+    """Take down every seat's lab and account, the sudo rule, and the limits raised for the class.
+
+    Every account is locked first; a seat that fails does not stop the others. Each failure is one
+    line at the end, and the class record keeps those seats for `class down` to finish later."""
+    from rich.markup import escape
+
     from labgen.classroom import seats as classroom
 
     state = classroom.load()
-    classroom.stop(state, parallel, lambda seat, what: console.print(f"{seat}: {what}"))
-    console.print(f"class down: {len(state['seats'])} seats, their labs and accounts are gone")
+    count, began = len(state["seats"]), time.monotonic()
+    failures = classroom.stop(state, parallel, lambda seat, what: console.print(f"{seat}: {what}"))
+    took = f"{time.monotonic() - began:.1f} s"
+    if not failures:
+        seats = f"{count} seat{'s' * (count != 1)}"
+        console.print(f"class down in {took}: {seats}, their labs and accounts are gone", highlight=False)
+        return
+    for line in failures:
+        errors.print(f"[red]not gone[/]: {escape(line)}", highlight=False)
+    errors.print(f"class down in {took}: {count - len(failures)} of {count} seats gone; the others are "
+                 "locked and kept in the class record: mend what is said above, then `labgen class down` "
+                 "again", highlight=False)
+    raise typer.Exit(1)
 
 
 @app.command("roster")

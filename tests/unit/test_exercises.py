@@ -11,7 +11,6 @@ from collections import Counter
 import pytest
 
 from labgen import paths
-from labgen.classroom import boundary
 from labgen.errors import LabgenError
 from labgen.model.exercises import load_exercises
 from labgen.model.load import load_blueprint
@@ -59,14 +58,3 @@ def test_an_unknown_exercise_is_one_line_naming_the_known_ones():
     exercises = load_exercises(paths.blueprints_dir() / "pacemaker-nginx")
     with pytest.raises(LabgenError, match="no exercise 'nope'; this blueprint's exercises: cluster-key"):
         exercises.get("nope")
-
-
-def test_sealing_leaves_the_answers_to_their_owner(blueprint_copy, monkeypatch):
-    folder = blueprint_copy("keepalived-rr")
-    monkeypatch.setattr(paths, "blueprints_dir", lambda: folder.parent)
-    (folder / "exercises.yaml").chmod(0o644)
-    (folder / "breakages.yaml").chmod(0o640)
-    assert boundary.seal_answers() == [folder / "breakages.yaml", folder / "exercises.yaml"]
-    modes = {(folder / name).stat().st_mode & 0o777 for name in ("breakages.yaml", "exercises.yaml")}
-    assert modes == {0o600}
-    assert boundary.seal_answers() == []

@@ -1,11 +1,12 @@
 """What a seat may ask labgen-seat for: its own lab, a few verbs, a few options (seat.seat_argv).
 
-The same checks run for real, through sudo and su, in tests/integration/test_classroom.py."""
+The same checks run for real, through sudo and su, in tests/security/test_classroom.py."""
 
 from __future__ import annotations
 
 import pytest
 
+from labgen.classroom import accounts
 from labgen.classroom.seat import seat_argv
 from labgen.errors import LabgenError
 
@@ -31,10 +32,10 @@ def test_a_seat_gets_its_own_lab(args, expected) -> None:
     assert seat_argv(args, "seat02", "seat02") == expected
 
 
-def test_the_client_seat_runs_as_the_student() -> None:
+def test_the_client_seat_runs_as_the_student_within_the_seats_process_limit() -> None:
     argv = seat_argv(["exec", "client", "--", "curl", "http://203.0.113.10/"], "seat02", "seat02")
-    assert argv == ["exec", "seat02", "client", "--", "setpriv", "--reuid=seat02", "--regid=seat02",
-                    "--init-groups", "--", "curl", "http://203.0.113.10/"]
+    assert argv == ["exec", "seat02", "client", "--", "prlimit", f"--nproc={accounts.NPROC}", "--", "setpriv",
+                    "--reuid=seat02", "--regid=seat02", "--init-groups", "--", "curl", "http://203.0.113.10/"]
 
 
 @pytest.mark.parametrize(("args", "says"), [

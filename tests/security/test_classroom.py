@@ -1,0 +1,343 @@
+"""A class of three on real containers, attacked by its students: each seat's account reaches its
+own lab and nothing else.
+
+The seats act as students do, through `su - seatNN -c 'labgen ...'` (their `labgen` is sudo to
+labgen-seat); the attacker is a seat, root in its own nodes. The checks try another seat's lab, its
+files and home, its network namespace, root on the host, the exercises' answers (every copy, the
+git objects, the breakage's command line in the node), more concurrent root helpers than a seat
+may run, a fork loop. A broken lab is reset, an exercise handed to the class is mended by a student
+who cannot read its answer; class down runs with the seats' processes left behind and one seat
+that cannot be removed, then again, and must leave no account, process, file, lab, namespace, sudo
+rule or raised limit behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from labgen import paths
+from labgen.classroom import accounts, boundary, limits
+from labgen.classroom import seats as classroom
+from labgen.providers.nspawn import uids
+from labgen.verify.poll import wait_for
+from tests.hostcheck import leftovers, snapshot
+from tests.labs import NSPAWN, labgen, ok, wait_for_the_hosts_class
+from tests.security.seats import as_seat, closed_installation, installation_mode, refused, seat_ok
+
+pytestmark = NSPAWN
+SEATS = ["seat01", "seat02", "seat03"]
+STUCK = "seat03"  # the seat whose removal fails in the first class down
+SHARED = ("/tmp", "/var/tmp", "/dev/shm")  # where any account may leave files
+
+
+def test_class_up_refuses_an_installation_seats_could_read() -> None:
+    """Attack: read the answers (and labgen's code) straight from an installation left readable.
+    class up refuses before it makes anything, in one line naming the folder and the fix."""
+    wait_for_the_hosts_class("seat")
+    checkout = boundary.installation()[0]
+    closed_above = [folder for folder in checkout.parents if not folder.stat().st_mode & 0o001]
+    if closed_above:
+        pytest.skip(f"{closed_above[0]} is closed to other accounts: no seat could read {checkout}")
+    with installation_mode(checkout, checkout.stat().st_mode & 0o7777 | 0o005):
+        done = labgen("class", "up", "keepalived-rr", "--seats", str(len(SEATS)), timeout=900)
+        if done.returncode == 0:
+            labgen("class", "down", timeout=600)
+    assert done.returncode != 0, "class up started a class that could read labgen's installation"
+    assert done.stderr.strip() == (
+        f"labgen: error: seats could read labgen's installation at {checkout}, the exercises' answers with "
+        f"it: chmod o-rwx {checkout} (class down leaves it so)"), done.stderr
+    assert not classroom.state_file().exists() and not boundary.SUDOERS.exists()
+    assert not any(accounts.exists(seat) for seat in SEATS)
+
+
+@pytest.fixture(scope="module")
+def klass():
+    wait_for_the_hosts_class("seat")
+    before = snapshot()
+    sysctls = {key: limits.read(key) for key in limits.PER_NODE}
+    answers = answer_modes()
+    labgen("class", "down")  # leftovers of an interrupted run
+    try:
+        with closed_installation(SEATS):
+            ok("class", "up", "keepalived-rr", "--seats", str(len(SEATS)), timeout=900)
+            yield json.loads(ok("class", "roster", "--json"))
+    finally:
+        set_immutable(paths.labs_dir() / STUCK, False)  # in case the class down tests stopped half way
+        labgen("class", "down", timeout=600)
+    assert leftovers(before, [f"labgen-{seat}" for seat in SEATS] + SEATS) == {}, "class down left things"
+    assert {key: limits.read(key) for key in limits.PER_NODE} == sysctls, "a raised limit was not put back"
+    assert answer_modes() == answers, "class up changed the answers' modes, and class down did not undo it"
+
+
+def answer_modes() -> dict[str, int]:
+    """The mode of every copy of every blueprint file (the answers among them): the checkout's and
+    the installed package data's."""
+    return {str(path): path.stat().st_mode for path in answer_copies("*.yaml")}
+
+
+def answer_copies(name: str) -> list[Path]:
+    """Every copy of a blueprint file labgen ships: in the checkout (or the wheel's data) and in the
+    virtualenv's package data (an editable install has one too)."""
+    data = Path(sys.prefix).glob("lib/python3*/site-packages/labgen/data/blueprints")
+    return sorted({path for folder in (paths.blueprints_dir(), *data) for path in folder.glob(f"*/{name}")})
+
+
+def set_immutable(path: Path, on: bool) -> None:
+    if path.exists():
+        subprocess.run(["chattr", "+i" if on else "-i", str(path)], check=True, timeout=30)
+
+
+def test_the_roster_names_each_seat_with_its_own_password(klass) -> None:
+    assert [row["seat"] for row in klass] == SEATS
+    assert all(row["state"] == "up" and row["password"] for row in klass), klass
+    assert len({row["password"] for row in klass}) == len(SEATS), "every seat needs its own password"
+    record = paths.home() / "class" / "class.json"
+    assert record.stat().st_mode & 0o077 == 0, "the roster holds passwords: root's alone"
+
+
+def test_a_seat_reaches_its_own_lab_without_naming_it(klass) -> None:
+    report = json.loads(seat_ok("seat02", "labgen status --json"))
+    assert report["name"] == "seat02" and report["vip_holders"] == ["lb0"], report
+    assert seat_ok("seat02", "labgen exec lb0 -- hostname").strip() == "vrrpmaster"
+
+
+def test_a_seat_passes_its_quick_verify(klass) -> None:
+    out = seat_ok("seat01", "labgen verify --quick")
+    assert "passed" in out and " failed" not in out, out[-2000:]
+
+
+@pytest.mark.parametrize("command", [
+    "labgen status seat01",                   # another seat's lab, by name
+    "labgen exec seat01 lb0 -- true",
+    "labgen up keepalived-rr --name mine",    # a verb that is not for seats
+    "labgen down seat02",
+    "labgen verify --junit /etc/cron.d/x",    # an option that writes as root
+])
+def test_a_seat_is_refused_what_is_not_its_own(klass, command) -> None:
+    assert "error" in refused("seat02", command)
+
+
+def test_the_helper_acts_only_for_a_seat_sudo_names(klass) -> None:
+    refused("seat02", f"{boundary.helper()} status")  # not through sudo: not even started as root
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SUDO_")}
+    alone = subprocess.run([str(boundary.helper()), "status"], capture_output=True, text=True, env=env,
+                           timeout=60)
+    assert alone.returncode != 0 and "through sudo" in alone.stderr, alone.stderr
+    forged = subprocess.run([str(boundary.helper()), "status"], capture_output=True, text=True, timeout=60,
+                            env={**env, "SUDO_USER": "seat01", "SUDO_UID": "0"})
+    assert forged.returncode != 0 and "not a seat" in forged.stderr, forged.stderr
+
+
+def test_a_seat_cannot_read_another_seats_lab_or_secrets(klass) -> None:
+    other = paths.labs_dir() / "seat01"
+    for path in (other / "lab.json", other / "state" / "id_ed25519", paths.home() / "class" / "class.json"):
+        assert "Permission denied" in refused("seat02", f"cat {shlex.quote(str(path))}"), path
+
+
+def test_a_seat_cannot_read_a_classmates_home(klass) -> None:
+    """Attack: read what a classmate keeps at home (notes, a half-done fix). Homes are 0700."""
+    seat_ok("seat01", "echo my answer > notes")
+    assert "Permission denied" in refused("seat02", "cat /home/seat01/notes")
+    assert Path("/home/seat01").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_seat_cannot_enter_another_labs_namespaces(klass) -> None:
+    refused("seat02", "ip netns exec labgen-seat01 true")
+    refused("seat02", "nsenter --net=/run/netns/labgen-seat01-lb0 true")
+
+
+def test_a_seat_is_not_root_on_the_host(klass) -> None:
+    refused("seat02", "sudo -n true")
+    refused("seat02", f"sudo -n {boundary.helper().parent / 'python'} -c 1")
+    rule = boundary.SUDOERS.read_text()
+    assert rule.rstrip().endswith(f"NOPASSWD: {boundary.helper()}"), rule
+
+
+def test_root_in_a_node_is_not_root_on_the_host(klass) -> None:
+    uid_map = seat_ok("seat03", "labgen exec lb0 -- cat /proc/self/uid_map").split()
+    assert uid_map[0] == "0" and int(uid_map[1]) >= uids.FIRST, f"node root maps to host uid {uid_map[1]}"
+    base = int(uid_map[1])
+    daemons = [pid for pid in os.listdir("/proc") if pid.isdigit() and _comm(pid) == "keepalived"]
+    owners = {os.stat(f"/proc/{pid}").st_uid for pid in daemons}
+    assert base in owners and 0 not in owners, f"keepalived runs as host uids {owners}"
+    with pytest.raises(KeyError):
+        pwd.getpwuid(base)  # nobody on the host
+
+
+def test_the_client_seat_runs_as_the_student(klass) -> None:
+    assert seat_ok("seat03", "labgen exec client -- id -un").strip() == "seat03"
+    page = seat_ok("seat03", "labgen exec client -- curl -s --max-time 5 http://203.0.113.10/")
+    assert page.strip(), "the VIP serves the client seat"
+
+
+def test_a_seats_own_processes_are_bounded(klass) -> None:
+    """Attack: a fork loop in the seat's own account, at a login or through the client seat, would
+    take every PID of the host. Both run under the seats' process limit (the class down test runs
+    such a loop into it)."""
+    assert accounts.GROUP in seat_ok("seat01", "id -Gn").split()
+    assert seat_ok("seat01", "ulimit -Hu").strip() == str(accounts.NPROC)
+    assert seat_ok("seat01", "labgen exec client -- bash -c 'ulimit -Hu'").strip() == str(accounts.NPROC)
+
+
+def test_reset_mends_a_broken_seat_and_keeps_its_secrets(klass) -> None:
+    record = paths.labs_dir() / "seat03" / "lab.json"
+    before = record.read_text()  # networks, addresses, secrets (the VRRP password)
+    seat_ok("seat03", "labgen exec lb0 -- sh -c 'echo broken > /etc/keepalived/keepalived.conf; "
+                      "systemctl restart keepalived; touch /root/mine'")
+    refused("seat03", "labgen verify --quick")
+    out = seat_ok("seat03", "labgen reset")
+    assert "as new" in out, out
+    refused("seat03", "labgen exec lb0 -- ls /root/mine")
+    seat_ok("seat03", "labgen verify --quick")
+    assert record.read_text() == before, "reset changed the lab's addresses or secrets"
+    password = json.loads(before)["params"]["auth_pass"]
+    assert password in seat_ok("seat03", "labgen exec lb0 -- cat /etc/keepalived/keepalived.conf")
+
+
+def test_class_status_shows_each_seat(klass) -> None:
+    rows = {row["seat"]: row for row in json.loads(ok("class", "status", "--json"))}
+    assert set(rows) == set(SEATS)
+    assert all(row["lab"] == "up" and row["vip_holder"] == "lb0" for row in rows.values()), rows
+    assert rows["seat03"]["last_activity"].startswith("exec"), rows["seat03"]  # its last: the reset test
+    assert rows["seat01"]["last_verify"] and "passed" in rows["seat01"]["last_verify"], rows["seat01"]
+
+
+def test_a_seat_runs_at_most_four_labgen_commands_at_once(klass) -> None:
+    """Attack: many `labgen` commands at once, each a root process on the host (a helper, its
+    labgen, its buffers). The fifth concurrent one is refused in one line; once one ends, the seat
+    runs commands again."""
+    release = "/run/release-the-helpers"
+    hold = (f"labgen exec lb0 -- sh -c 'i=0; while [ ! -e {release} ] && [ $i -lt 1200 ]; do sleep 0.1; "
+            "i=$((i+1)); done'")
+    held = [subprocess.Popen(["su", "-", "seat03", "-c", hold], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(boundary.HELPERS)]
+    try:
+        wait_for(lambda: boundary.helpers("seat03"), lambda pids: len(pids) == boundary.HELPERS, timeout=120,
+                 expected=f"{boundary.HELPERS} labgen-seat commands of seat03 running")
+        done = as_seat("seat03", "labgen status")
+        assert done.returncode == 2 and done.stderr == (
+            f"labgen: error: seat03 runs {boundary.HELPERS} labgen commands already, the most a seat runs at "
+            "once: try again when one has ended\n"), done.stderr
+    finally:
+        ok("exec", "seat03", "lb0", "--", "touch", release)
+        outcomes = [process.communicate(timeout=120) for process in held]
+        ok("exec", "seat03", "lb0", "--", "rm", release)
+    assert [process.returncode for process in held] == [0] * boundary.HELPERS, outcomes
+    seat_ok("seat03", "labgen exec lb0 -- true")
+
+
+def test_an_exercise_for_the_class_is_mended_by_a_student_who_cannot_read_the_answer(klass) -> None:
+    ok("class", "exercise", "start", "twin-hostnames", timeout=600)
+    assert all(exercise_of(seat).startswith("twin-hostnames: not checked yet") for seat in SEATS)
+    for name in ("exercises.yaml", "breakages.yaml"):
+        answers = paths.blueprints_dir() / "keepalived-rr" / name
+        assert "Permission denied" in refused("seat02", f"cat {shlex.quote(str(answers))}"), answers
+    assert "not for seats" in refused("seat02", "labgen exercise solve")
+    broken = as_seat("seat02", "labgen exercise check")
+    assert broken.returncode == 1 and "not mended yet" in broken.stdout, broken.stdout + broken.stderr
+    assert seat_ok("seat02", "labgen exercise hint").startswith("hint 1 of ")
+    seat_ok("seat02", "labgen exec lb1 -- sh -c 'hostname vrrpslave && echo vrrpslave > /etc/hostname'")
+    assert "every claim holds again" in seat_ok("seat02", "labgen exercise check")
+    assert exercise_of("seat02").startswith("twin-hostnames: mended") and "1 hint" in exercise_of("seat02")
+    seat_ok("seat01", "labgen exercise reset")
+    assert exercise_of("seat01") is None
+
+
+def test_every_copy_of_the_answers_is_out_of_a_seats_reach(klass) -> None:
+    """Attack: read an exercise's answer from any copy labgen has: the checkout's blueprints, the
+    package data in the virtualenv, the git objects (with git's ownership check waved through)."""
+    copies = answer_copies("breakages.yaml") + answer_copies("exercises.yaml")
+    assert len(copies) >= 6, copies
+    for answers in copies:
+        assert "Permission denied" in refused("seat02", f"cat {shlex.quote(str(answers))}"), answers
+    checkout = boundary.installation()[0]
+    refused("seat02", f"git -c safe.directory='*' -C {shlex.quote(str(checkout))} cat-file -p "
+                      "HEAD:blueprints/keepalived-rr/breakages.yaml")
+    refused("seat02", f"{shlex.quote(sys.executable)} -c 'import labgen'")
+
+
+def test_a_breakage_reaches_the_node_on_no_command_line(klass) -> None:
+    """Attack: root in its node, a student puts an `sh` that logs its arguments first on the PATH
+    labgen runs commands with, and starts an exercise: the breakage's command would be in the log
+    (as in `ps`, in the node and on the host). It comes on sh's standard input instead."""
+    wrapper = '#!/bin/sh\necho "$*" >> /root/sh-argv\nexec /bin/sh "$@"\n'
+    seat_ok("seat01", "labgen exec -i lb1 -- sh -c 'cat > /usr/local/sbin/sh; chmod 755 /usr/local/sbin/sh'",
+            input=wrapper)
+    seat_ok("seat01", "labgen exercise start twin-hostnames")
+    seen = seat_ok("seat01", "labgen exec lb1 -- cat /root/sh-argv").splitlines()
+    assert "-s" in seen, f"the breakage did not go through the node's sh: {seen}"
+    assert not [line for line in seen if "vrrpmaster" in line], f"the breakage on a command line: {seen}"
+
+
+def test_class_down_ends_what_seats_left_and_goes_on_past_a_failing_seat(klass) -> None:
+    """Attack: leave things for class down to trip on: a sleeping process, one that ignores
+    SIGTERM, a labgen command still running, a fork loop (held at the seats' process limit), files
+    in /tmp, /var/tmp, /dev/shm and a mail spool; and a seat whose lab cannot be removed (its folder
+    immutable). class down ends and removes every other seat whole, reports the stuck one in one
+    line, exits non-zero, and keeps it locked (its password refused) in the class record."""
+    uid = {name: seat["uid"] for name, seat in classroom.load()["seats"].items()}
+    for folder in SHARED:
+        seat_ok("seat01", f"cd {folder} && touch seat01-file && mkdir seat01-dir && touch seat01-dir/x")
+    spool = Path("/var/mail/seat01")
+    spool.write_text("From teacher\n")  # as a mail server would deliver it
+    os.chown(spool, uid["seat01"], -1)
+    stubborn = "sh -c 'trap \"\" TERM; while :; do sleep 1; done'"
+    for left in ("sleep 1000", stubborn, "labgen exec lb0 -- sleep 1000"):
+        seat_ok("seat01", f"setsid -f {left} >/dev/null 2>&1")  # detached: su returns, they stay
+    seat_ok("seat02", "setsid -f bash -c 'while :; do sleep 1000 & done' >/dev/null 2>&1")
+    wait_for(lambda: len(accounts.processes_of(uid["seat02"])), lambda count: count >= accounts.NPROC - 10,
+             timeout=60, expected="seat02's fork loop at the seats' process limit")
+    assert len(accounts.processes_of(uid["seat02"])) <= accounts.NPROC
+    set_immutable(paths.labs_dir() / STUCK, True)
+
+    began = time.monotonic()
+    done = labgen("class", "down", timeout=600)
+    print(f"class down with the seats' processes left: {time.monotonic() - began:.1f} s")
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("not gone")]
+    assert len(lines) == 1 and lines[0].startswith(f"not gone: {STUCK}: labgen down {STUCK}:"), done.stderr
+    for seat in ("seat01", "seat02"):
+        assert not accounts.exists(seat) and not accounts.processes_of(uid[seat]), seat
+    assert not [path for folder in SHARED for path in Path(folder).glob("seat01-*")] and not spool.exists()
+    assert not boundary.SUDOERS.exists() and boundary.helpers("seat01") == []
+    assert list(classroom.load()["seats"]) == [STUCK]
+    shadow = next(line.split(":") for line in Path("/etc/shadow").read_text().splitlines()
+                  if line.startswith(f"{STUCK}:"))
+    assert shadow[1].startswith("!") and shadow[7] == "1", f"{STUCK} is not locked and expired: {shadow[1:]}"
+    assert "expired" in refused(STUCK, "true")
+
+
+def test_class_down_again_finishes_the_job(klass) -> None:
+    """Once the stuck seat can go (its folder mutable again), class down removes it and the class."""
+    set_immutable(paths.labs_dir() / STUCK, False)
+    ok("class", "down", timeout=600)
+    for seat in SEATS:
+        with pytest.raises(KeyError):
+            pwd.getpwnam(seat)
+        assert not (paths.labs_dir() / seat).exists()
+        assert not Path(f"/home/{seat}").exists()
+    assert not any(path.exists() for path in (boundary.SUDOERS, boundary.SEATS_DIR, boundary.SLOTS_DIR))
+    assert not accounts.LIMITS.exists() and accounts.GROUP not in Path("/etc/group").read_text()
+    assert "no class" in labgen("class", "status").stderr
+
+
+def exercise_of(seat: str) -> str | None:
+    rows = {row["seat"]: row for row in json.loads(ok("class", "status", "--json"))}
+    return rows[seat]["exercise"]
+
+
+def _comm(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""

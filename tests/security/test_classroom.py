@@ -297,7 +297,9 @@ def test_class_down_ends_what_seats_left_and_goes_on_past_a_failing_seat(klass) 
     seat_ok("seat02", "setsid -f bash -c 'while :; do sleep 1000 & done' >/dev/null 2>&1")
     wait_for(lambda: len(accounts.processes_of(uid["seat02"])), lambda count: count >= accounts.NPROC - 10,
              timeout=60, expected="seat02's fork loop at the seats' process limit")
-    assert len(accounts.processes_of(uid["seat02"])) <= accounts.NPROC
+    looping = len(accounts.processes_of(uid["seat02"]))
+    print(f"seat02's fork loop holds at {looping} processes")
+    assert looping <= accounts.NPROC
     set_immutable(paths.labs_dir() / STUCK, True)
 
     began = time.monotonic()
@@ -320,7 +322,7 @@ def test_class_down_ends_what_seats_left_and_goes_on_past_a_failing_seat(klass) 
 def test_class_down_again_finishes_the_job(klass) -> None:
     """Once the stuck seat can go (its folder mutable again), class down removes it and the class."""
     set_immutable(paths.labs_dir() / STUCK, False)
-    ok("class", "down", timeout=600)
+    print(ok("class", "down", timeout=600).splitlines()[-1])
     for seat in SEATS:
         with pytest.raises(KeyError):
             pwd.getpwnam(seat)

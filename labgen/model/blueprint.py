@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from labgen.model.grammar import (
+    NODE_NAME,
     HostName,
     InnerPath,
     NodePath,
@@ -22,7 +23,7 @@ from labgen.protocols.heartbeat import Heartbeat
 from labgen.protocols.keepalived import Keepalived
 from labgen.protocols.pacemaker import Pacemaker
 
-NodeName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,9}$"), AfterValidator(not_client)]  # names veths
+NodeName = Annotated[str, Field(pattern=rf"^{NODE_NAME}$"), AfterValidator(not_client)]
 NetworkName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,11}$")]  # its bridge is br-NAME: 15 at most
 # a test of the blueprint's suite, as pytest names it from tests/: test_6_vip.py::test_vip_answers
 TestId = Annotated[str, Field(pattern=r"^test_[A-Za-z0-9_]+\.py::test_[A-Za-z0-9_]+$")]

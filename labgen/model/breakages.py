@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field
-from ruamel.yaml import YAML
 
 from labgen.errors import LabgenError
+from labgen.model.files import read_entries
 from labgen.model.grammar import Strict
 
 FILE = "breakages.yaml"
@@ -34,8 +34,9 @@ def load_breakages(folder: Path) -> list[Breakage]:
     path = folder / FILE
     if not path.is_file():
         return []
-    data = YAML(typ="safe").load(path.read_text()) or []
+    data = read_entries(path, "breakage")
     try:
         return [Breakage.model_validate(entry) for entry in data]
     except ValueError as exc:
         raise LabgenError(f"{path}: {str(exc).splitlines()[0]}: {exc}") from None
+

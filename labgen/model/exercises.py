@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError
-from ruamel.yaml import YAML
 
 from labgen.errors import LabgenError
 from labgen.model.breakages import Breakage, load_breakages
+from labgen.model.files import read_entries
 from labgen.model.grammar import Strict
 
 FILE = "exercises.yaml"
@@ -63,7 +63,7 @@ def load_exercises(folder: Path) -> ExerciseSet:
     breakages = {b.id: b for b in load_breakages(folder)}
     if not path.is_file():
         return ExerciseSet([], breakages)
-    data = YAML(typ="safe").load(path.read_text()) or []
+    data = read_entries(path, "exercise")
     exercises = []
     for number, entry in enumerate(data, 1):
         try:

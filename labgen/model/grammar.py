@@ -12,14 +12,16 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+NODE_NAME = r"[a-z][a-z0-9-]{0,9}"  # a node's name: it names veths (15 characters with a prefix)
+
 # RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens, 63 each, 253 in all
 _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
-_HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
+_HOSTNAME = re.compile(rf"(?=.{{1,253}}\Z){_LABEL}(\.{_LABEL})*")  # matched whole: no trailing newline
 
 
 def _hostname(value: str) -> str:
     """an RFC 1123 host name: it is written unquoted into /etc/hosts and the daemons' configs"""
-    if not _HOSTNAME.match(value):
+    if not _HOSTNAME.fullmatch(value):
         raise ValueError(
             "not a host name (RFC 1123): letters, digits and inner hyphens, dot-separated labels of at"
             " most 63 characters"
@@ -83,7 +85,8 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
 
-DURATION = re.compile(r"^(\d+)(ms)?$")  # heartbeat's: whole seconds, or milliseconds with ms
+# heartbeat's: whole seconds, or milliseconds with ms; \A...\Z: whole, whatever method matches it
+DURATION = re.compile(r"\A(\d+)(ms)?\Z")
 
 
 def seconds(duration: str) -> float:

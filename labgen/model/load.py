@@ -11,12 +11,13 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import YAMLError
 
 from labgen import paths
 from labgen.errors import LabgenError
 from labgen.model.blueprint import Blueprint
 from labgen.model.checks import Loc, problems
+from labgen.model.files import check_texts, read_text, read_yaml
 
 
 @dataclass(frozen=True)
@@ -63,16 +64,7 @@ def _validate(data: dict, yaml_data: CommentedMap, file: Path, set_at: dict[Loc,
 
 
 def _parse(file: Path) -> CommentedMap:
-    try:
-        data = YAML(typ="rt").load(file.read_text())
-    except OSError as exc:
-        raise LabgenError(f"{file}: cannot read it: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise LabgenError(f"{file}: not a text file (a blueprint is UTF-8 YAML)") from None
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark else ""
-        raise LabgenError(f"{file}{line}: malformed YAML: {exc.problem or exc.context}") from None
+    data = read_yaml(file, typ="rt")
     if not isinstance(data, CommentedMap):
         raise LabgenError(f"{file}:1: a blueprint is a YAML mapping (name:, nodes:, ...)")
     return data
@@ -173,6 +165,11 @@ def _apply(data: dict, item: str) -> Loc:
 
     Only keys the blueprint has can be set: lists are entered by entry name (nodes.lb0.page).
     """
+    if not item.isprintable():
+        raise LabgenError(
+            f"--set {item!r}: a --set is one line of printable text; write a newline in a value as \\n"
+            """ inside double quotes, e.g. --set 'title="a\\nb"'"""
+        )
     key, sep, text = item.partition("=")
     if not sep or not key:
         raise LabgenError(f"--set {item}: use KEY=VALUE, e.g. --set keepalived.advert_int=2")
@@ -198,6 +195,8 @@ def _yaml_value(text: str, item: str) -> object:
     except YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise LabgenError(f"--set {item}: the value is not valid YAML ({problem}); quote it") from None
+    except RecursionError:
+        raise LabgenError(f"--set {item}: the value is nested too deeply; quote it") from None
 
 
 def _child(node: object, part: str | int, item: str, key: str) -> object:
@@ -225,15 +224,17 @@ def _index_by_name(items: list, name: str, item: str) -> int:
 
 
 def _check_folders(bp: Blueprint, source: Source, data: CommentedMap) -> None:
-    """The templates and the tests a blueprint names exist inside its folder."""
+    """The templates and the tests a blueprint names exist inside its folder, and are text."""
     templates = source.folder / "templates"
     for i, file in enumerate(bp.files):
         if not (templates / file.template).is_file():
             where = _where(("files", i, "template"), data, source.file, {})
             raise LabgenError(f"{where}{file.template!r} not found in {templates}")
+    check_texts(templates, "*")  # a template may include another the blueprint does not list
     if not (source.folder / bp.tests).is_dir():
         where = _where(("tests",), data, source.file, {})
         raise LabgenError(f"{where}{bp.tests!r}: no such folder in {source.folder} (the test suite)")
+    check_texts(source.folder / bp.tests, "*.py")
     for i, claim in enumerate(bp.claims):
         for j, test in enumerate(claim.tests):
             if not _test_exists(source.folder / bp.tests, test):
@@ -245,9 +246,11 @@ def _test_exists(folder: Path, test: str) -> bool:
     """test_x.py::test_y names a function defined at the top of that file of the suite, or one it
     imports from labgen's shared suites (labgen.verify.suites), by its own name or as test_y."""
     file, function = test.split("::")
+    if not (folder / file).is_file():
+        return False
     try:
-        tree = ast.parse((folder / file).read_text())
-    except (OSError, SyntaxError, UnicodeDecodeError):
+        tree = ast.parse(read_text(folder / file))
+    except (SyntaxError, RecursionError, MemoryError):  # the last two: nesting past the parser's stack
         return False
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == function:

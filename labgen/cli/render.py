@@ -24,9 +24,10 @@ def render(
     from labgen import paths
     from labgen.errors import LabgenError
     from labgen.render import render_lab
+    from labgen.render.lab_dir import resolved
 
     labs = paths.labs_dir().resolve()
-    if output.resolve() == labs or labs in output.resolve().parents:
+    if resolved(output) == labs or labs in resolved(output).parents:
         raise LabgenError(f"-o {output}: {labs} holds the labs `labgen up` runs; render somewhere else")
     lab = render_lab(blueprint, output, name=name, provider=provider, sets=with_box(set_, box), force=force)
     console.print(f"rendered lab [bold]{lab.name}[/] ({lab.spec.blueprint}) into {lab.path}")

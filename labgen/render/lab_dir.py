@@ -18,10 +18,10 @@ import jinja2
 
 from labgen import paths
 from labgen.errors import LabgenError
-from labgen.lab import MARKER, LabSpec, is_lab_dir
+from labgen.lab import LabSpec
 from labgen.model.blueprint import Blueprint
 from labgen.model.load import Source
-from labgen.render import escape, handout
+from labgen.render import escape, handout, manifest
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
@@ -79,7 +79,8 @@ class NodeFiles:
 
 
 def write_lab(bp: Blueprint, source: Source, spec: LabSpec, out: Path, force: bool) -> Path:
-    """Render the lab into out, which must be new, empty, or (with force) a lab labgen rendered."""
+    """Render the lab into out, which must be new, empty, or (with force) a lab labgen rendered and
+    nobody changed (labgen.render.manifest)."""
     out = check_output(out, source, force)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -88,9 +89,7 @@ def write_lab(bp: Blueprint, source: Source, spec: LabSpec, out: Path, force: bo
         raise _unwritable(out, exc) from None
     try:
         _fill(staging, bp, source, spec)
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
+        _swap(staging, out)
     except OSError as exc:
         raise _unwritable(out, exc) from None
     except jinja2.TemplateError as exc:
@@ -100,14 +99,48 @@ def write_lab(bp: Blueprint, source: Source, spec: LabSpec, out: Path, force: bo
     return out
 
 
+def _swap(staging: Path, out: Path) -> None:
+    """staging becomes out; a lab it replaces is moved aside first, so out is never half-deleted."""
+    if not out.exists():
+        staging.rename(out)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+    out.rename(old / "lab")
+    staging.rename(out)
+    shutil.rmtree(old)
+
+
 def _unwritable(out: Path, exc: OSError) -> LabgenError:
     return LabgenError(f"cannot write the lab to {out}: {exc.strerror or exc}; choose another -o")
+
+
+def resolved(out: Path) -> Path:
+    """-o made absolute, links followed; a path that cannot be (a link loop, a name too long, a
+    folder on the way that may not be read) is one line."""
+    try:
+        path = out.resolve()
+        path.exists()  # a name too long passes resolve() and fails here
+    except (OSError, RuntimeError) as exc:  # RuntimeError: pathlib's word for a link loop
+        raise _unusable(out, exc) from None
+    return path
+
+
+def _unusable(out: Path, exc: Exception) -> LabgenError:
+    return LabgenError(f"-o {out}: {getattr(exc, 'strerror', None) or exc}; choose another -o")
 
 
 def check_output(out: Path, source: Source, force: bool) -> Path:
     """The one rule for where a lab may be written: never over a folder labgen did not render,
     never over the current folder or the blueprint itself (their contents would be deleted)."""
-    out = out.resolve()
+    path = resolved(out)
+    try:
+        _check_output(path, source, force)
+    except OSError as exc:  # a folder on the way, or in out, that may not be read
+        raise _unusable(out, exc) from None
+    return path
+
+
+def _check_output(out: Path, source: Source, force: bool) -> None:
     here = Path.cwd().resolve()
     if out == here or out in here.parents:
         raise LabgenError(f"-o {out}: that is the current folder (or holds it); give a new folder")
@@ -120,11 +153,11 @@ def check_output(out: Path, source: Source, force: bool) -> Path:
     if not parent.is_dir():
         raise LabgenError(f"-o {out}: {parent} is a file, not a folder; choose another -o")
     if out.is_dir() and any(out.iterdir()):
-        if not is_lab_dir(out):
-            raise LabgenError(f"-o {out}: it holds files labgen did not write; labgen replaces only labs")
+        if problem := manifest.foreign(out):
+            raise LabgenError(f"-o {out}: {problem}; labgen replaces only a lab it rendered, as it "
+                              "rendered it: move your files out or choose another -o")
         if not force:
             raise LabgenError(f"-o {out}: it holds a rendered lab; use --force to replace it")
-    return out
 
 
 def _template_error(exc: jinja2.TemplateError, source: Source) -> str:
@@ -157,7 +190,7 @@ def _fill(folder: Path, bp: Blueprint, source: Source, spec: LabSpec) -> None:
     shutil.copytree(source.folder / bp.tests, folder / "tests", ignore=_PYCACHE)
     shutil.copy(paths.templates_dir() / "conftest.py", folder / "tests" / "conftest.py")
     _write(folder / "lab.json", spec.model_dump_json(indent=2) + "\n", mode=0o600)
-    _write(folder / MARKER, "labgen rendered this lab; `labgen render --force` may replace it\n")
+    manifest.write(folder)  # last: it lists everything written above
 
 
 _PYCACHE = shutil.ignore_patterns("__pycache__", "*.pyc")

@@ -102,12 +102,17 @@ def test_render_into_an_unwritable_place_is_one_line(tmp_path, parent):
     refused("render", "keepalived-rr", "-o", f"{base}/lab")
 
 
-def test_render_force_replaces_a_rendered_lab_only(tmp_path):
+def test_render_force_replaces_a_rendered_lab_with_what_running_it_left(tmp_path):
+    """What the lab's own suite leaves (its records, Python's caches) goes with it
+    (labgen.render.manifest); tests/security/test_inputs.py: what is refused."""
     out = tmp_path / "lab"
     render_lab("keepalived-rr", out, name=None, provider="nspawn", sets=[], force=False)
-    (out / "extra").write_text("x")
+    for left in ("logs/claims.json", "tests/__pycache__/conftest.cpython-311.pyc"):
+        (out / left).parent.mkdir(exist_ok=True)
+        (out / left).write_text("x")
     render_lab("keepalived-rr", out, name=None, provider="nspawn", sets=[], force=True)
-    assert not (out / "extra").exists() and (out / "lab.json").is_file()
+    assert not (out / "logs").exists() and not (out / "tests/__pycache__").exists()
+    assert (out / "lab.json").is_file()
 
 
 # ---- writing outside the lab directory -------------------------------------------------------

@@ -12,14 +12,17 @@ The directory is the contract between rendering, providers and verification:
     LAB/ssh_config          written by the provider at `up`: Host NODE entries usable by ssh -F
     LAB/state/              provider state (pids, sockets, ControlMaster paths)
     LAB/logs/               full logs of up/down/provisioning; up.json: where up's time went
-    LAB/.labgen-lab         the marker: labgen made this folder, so labgen may replace or delete it
+    LAB/up-state.json       how far `labgen up` got: starting (begun, not finished) or up
+    LAB/.labgen-lab         the marker: every file render wrote, with its sha256 (labgen.render.manifest)
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel
 
@@ -136,9 +139,15 @@ class LabSpec(BaseModel):
 
 MARKER = ".labgen-lab"
 
+# how far `labgen up` got: rendered (never started), starting (an up began and has not finished:
+# interrupted or failed; up again finishes it), up (machines provisioned, the VIP elected)
+UpState = Literal["rendered", "starting", "up"]
+
 
 def is_lab_dir(path: Path) -> bool:
-    """A folder labgen rendered: only such a folder is ever replaced or deleted by labgen."""
+    """A lab folder under LABGEN_HOME/labs (root's, only labgen writes there): `down` may delete it.
+    A folder elsewhere must prove that labgen rendered it before render replaces it
+    (labgen.render.manifest)."""
     if path.is_symlink() or not path.is_dir():
         return False
     return (path / MARKER).is_file() or (path / "lab.json").is_file()
@@ -153,7 +162,7 @@ class Lab:
             self.spec = LabSpec.model_validate(json.loads((path / "lab.json").read_text()))
         except FileNotFoundError:
             raise LabgenError(f"{path} is not a lab directory (no lab.json)") from None
-        except (OSError, ValueError) as exc:  # JSON, UTF-8 and pydantic errors are ValueErrors
+        except (OSError, ValueError, RecursionError) as exc:  # JSON, UTF-8, pydantic: ValueErrors
             reason = str(exc).splitlines()[0]
             raise LabgenError(
                 f"{path / 'lab.json'} is unreadable ({reason}); `labgen down {path.name}` removes the lab"
@@ -175,6 +184,29 @@ class Lab:
     def up_record(self) -> Path:
         """Written by `labgen up`: machines ready, first election, total (labgen.cli.up)."""
         return self.path / "logs" / "up.json"
+
+    @property
+    def up_state(self) -> UpState:
+        """What the last `labgen up` of this lab recorded; a record that cannot be read counts as an
+        up that did not finish (up again finishes it)."""
+        try:
+            state = json.loads(self._up_state_file.read_text())["state"]
+        except FileNotFoundError:
+            return "rendered"
+        except (OSError, ValueError, TypeError, KeyError, RecursionError):
+            return "starting"
+        return state if state in get_args(UpState) else "starting"
+
+    def record_up_state(self, state: UpState) -> None:
+        """Written whole or not at all (a new file renamed over the old): an interrupted `up` never
+        leaves half a record."""
+        with tempfile.NamedTemporaryFile("w", dir=self.path, prefix=".up-state.", delete=False) as file:
+            json.dump({"state": state}, file)
+        os.replace(file.name, self._up_state_file)
+
+    @property
+    def _up_state_file(self) -> Path:
+        return self.path / "up-state.json"
 
     @property
     def claims_record(self) -> Path:

@@ -14,14 +14,15 @@ from pathlib import Path
 from labgen import paths
 from labgen.errors import LabgenError
 from labgen.lab import Lab, LabSpec, NodeSpec, is_lab_dir
+from labgen.model.grammar import NODE_NAME
 from labgen.providers import PROVIDERS, provider_class
 from labgen.providers.base import Provider
 
-LAB_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+LAB_NAME = re.compile(r"[a-z][a-z0-9-]{0,19}")  # always matched whole: "ab\n" is no lab name
 
 
 def check_lab_name(name: str) -> str:
-    if not LAB_NAME.match(name):
+    if not LAB_NAME.fullmatch(name):
         raise LabgenError(
             f"lab name {name!r}: use 1-20 lowercase letters, digits and dashes, starting with a"
             " letter (it names the lab's network namespace)"
@@ -52,9 +53,9 @@ def all_labs() -> list[Lab | BrokenLab]:
         return []
     found: list[Lab | BrokenLab] = []
     for path in sorted(folder.iterdir()):
-        if LAB_NAME.match(path.name) and is_lab_dir(path):
+        if LAB_NAME.fullmatch(path.name) and is_lab_dir(path):
             try:
-                found.append(Lab(path))
+                found.append(_lab_at(path))
             except LabgenError as exc:
                 found.append(BrokenLab(path, str(exc)))
     return found
@@ -65,7 +66,17 @@ def find_lab(name: str) -> Lab:
     if not is_lab_dir(path):
         known = ", ".join(lab.name for lab in all_labs()) or "none"
         raise LabgenError(f"no lab named {name!r}; labs on this host: {known}")
-    return Lab(path)
+    return _lab_at(path)
+
+
+def _lab_at(path: Path) -> Lab:
+    """The lab in LABGEN_HOME/labs/NAME, whose lab.json must be NAME's: down of one lab never takes
+    another's namespace or machines, whatever its lab.json says."""
+    lab = Lab(path)
+    if (lab.name, lab.spec.namespace) != (path.name, f"labgen-{path.name}"):
+        raise LabgenError(f"{path / 'lab.json'} describes lab {lab.name!r} in {lab.spec.namespace!r}, not "
+                          f"this one; `labgen down {path.name}` removes the lab")
+    return lab
 
 
 def provider_for(lab: Lab) -> Provider:
@@ -74,10 +85,34 @@ def provider_for(lab: Lab) -> Provider:
 
 def health(lab: Lab, nodes: dict[str, str]) -> str | None:
     """What is wrong with a lab whose machines are not all running, in one line; None if nothing."""
+    problem = _nodes_problem(lab, nodes)
+    return f"lab {lab.name}: {problem}" if problem else None
+
+
+def _nodes_problem(lab: Lab, nodes: dict[str, str]) -> str | None:
+    """Any state but running (stopped, frozen, orphaned, absent, ...) is a node the lab lacks."""
     down = [f"{node} is {state}" for node, state in nodes.items() if state != "running"]
     if not down:
         return None
-    return f"lab {lab.name}: {', '.join(down)}; `labgen down {lab.name}` then `labgen up` makes it anew"
+    return f"{', '.join(down)} (`labgen down {lab.name}` then `labgen up` makes it anew)"
+
+
+def _vip_problem(lab: Lab, holders: list[str]) -> str | None:
+    """A lab serves through its VIP: held by exactly one node."""
+    vip = f"the VIP {lab.spec.vip}"
+    check = f"`labgen verify --quick {lab.name}` shows what is wrong"
+    if not holders:
+        return f"no node holds {vip} ({check})"
+    if len(holders) > 1:
+        return f"{' and '.join(holders)} all hold {vip}, a split brain ({check})"
+    return None
+
+
+def _up_problem(lab: Lab) -> str | None:
+    if lab.up_state == "up":
+        return None
+    again = f"labgen up {lab.spec.blueprint} --name {lab.name} --provider {lab.spec.provider}"
+    return f"its `labgen up` did not finish (`{again}` finishes it)"
 
 
 def running_provider(lab: Lab) -> Provider:
@@ -92,11 +127,11 @@ def teardown_providers(path: Path) -> list[Provider]:
     """The providers that can take down the lab at path: its own, or (lab.json unreadable) every
     provider, each given what can still be known from the folder: the name and the nodes."""
     try:
-        lab = Lab(path)
-        return [provider_for(lab)]
+        return [provider_for(_lab_at(path))]
     except LabgenError:
         pass
-    nodes = sorted(p.stem for p in (path / "provision").glob("*.sh"))
+    # names that reach cgroup paths and machine names: only what a blueprint could have named
+    nodes = sorted(p.stem for p in (path / "provision").glob("*.sh") if re.fullmatch(NODE_NAME, p.stem))
     providers = []
     for name in PROVIDERS:
         lab = Lab.__new__(Lab)
@@ -120,20 +155,27 @@ def lab_report(lab: Lab | BrokenLab) -> dict:
 
     if isinstance(lab, BrokenLab):
         return {"name": lab.name, "path": str(lab.path), "state": "broken", "problem": lab.reason,
-                "nodes": {}, "vip_holders": [], "skipped": [], "exercise": None}
+                "problems": [lab.reason], "up_state": None, "nodes": {}, "vip_holders": [], "skipped": [],
+                "exercise": None}
     provider = provider_for(lab)
     nodes = provider.status()
-    problem = health(lab, nodes)
+    running = all(state == "running" for state in nodes.values())
+    holders = vip_holders(provider) if running else []
+    # the VIP is asked of nodes only when all run: otherwise their state is the problem
+    found = [_up_problem(lab), _nodes_problem(lab, nodes), _vip_problem(lab, holders) if running else None]
+    problems = [problem for problem in found if problem]
     return {
         "name": lab.name,
-        "state": "degraded" if problem else "up",
-        "problem": problem,
+        "state": "degraded" if problems else "up",
+        "problem": f"lab {lab.name}: {'; '.join(problems)}" if problems else None,
+        "problems": problems,
+        "up_state": lab.up_state,
         "blueprint": lab.spec.blueprint,
         "provider": lab.spec.provider,
         "path": str(lab.path),
         "vip": lab.spec.vip,
         "nodes": nodes,
-        "vip_holders": [] if problem else vip_holders(provider),
+        "vip_holders": holders,
         "skipped": [s.model_dump() for s in lab.spec.skipped],
         "up_timing": _up_timing(lab),
         "exercise": summary(lab),

@@ -9,19 +9,30 @@ import typer
 from labgen.cli.options import Json
 from labgen.cli.output import console, print_json
 
+DEGRADED = 1  # the exit code when a lab is not up; 2 stays a usage or input error
+
 
 def status(
     name: Annotated[str | None, typer.Argument(help="One lab; all labs when omitted.")] = None,
     as_json: Json = False,
 ) -> None:
-    """Show each lab's nodes (running, frozen, stopped) and which node holds the VIP."""
+    """Show each lab's nodes (running, frozen, stopped) and which node holds the VIP.
+
+    Exit 1 when a lab shown is not up (degraded or broken): a node not running, no node or two
+    holding the VIP, an up that did not finish, an unreadable lab.json; 0 when all are up."""
     from labgen.labs import all_labs, find_lab, lab_report
 
     labs = [find_lab(name)] if name else all_labs()
     reports = [lab_report(lab) for lab in labs]
     if as_json:
         print_json(reports if name is None else reports[0])
-        return
+    else:
+        _print_reports(reports)
+    if any(report["state"] != "up" for report in reports):
+        raise typer.Exit(DEGRADED)
+
+
+def _print_reports(reports: list[dict]) -> None:
     if not reports:
         console.print("no labs on this host; start one with `labgen up BLUEPRINT`")
     for report in reports:

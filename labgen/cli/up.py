@@ -35,23 +35,34 @@ def _up(
     nodes: int,
 ) -> None:
     from labgen.lab import is_lab_dir
-    from labgen.labs import lab_dir, provider_for
-    from labgen.observe import settle_time, wait_vip_on
+    from labgen.labs import find_lab, lab_dir
     from labgen.progress import Progress
     from labgen.providers import provider_class
     from labgen.render import render_lab
 
     folder = lab_dir(lab_name)
-    if is_lab_dir(folder):
-        _already_there(lab_name)
+    lab = find_lab(lab_name) if is_lab_dir(folder) else None
+    if lab is not None and not _to_finish(lab, bp_name, provider_name, sets):
         return
-    _check_host(provider_class(provider_name), boxes, nodes)
+    if lab is None:
+        _check_host(provider_class(provider_name), boxes, nodes)
     provider_class(provider_name).prepare_host()
     progress = Progress(console=console)
-    with progress.step(f"render {bp_name} as lab {lab_name}"):
-        lab = render_lab(blueprint, folder, name=lab_name, provider=provider_name, sets=sets, force=False)
-    for skip in lab.spec.skipped:
-        console.print(f"[yellow]skipped on this host:[/] {skip.what}: {skip.reason}")
+    if lab is None:
+        with progress.step(f"render {bp_name} as lab {lab_name}"):
+            lab = render_lab(blueprint, folder, name=lab_name, provider=provider_name, sets=sets, force=False)
+        for skip in lab.spec.skipped:
+            console.print(f"[yellow]skipped on this host:[/] {skip.what}: {skip.reason}")
+    _bring_up(lab, progress)
+
+
+def _bring_up(lab, progress) -> None:
+    """Machines up and provisioned, then the first election; the lab is recorded up only after
+    both, so an up cut short anywhere is finished by the next (providers' up may run again)."""
+    from labgen.labs import provider_for
+    from labgen.observe import settle_time, wait_vip_on
+
+    lab.record_up_state("starting")
     try:
         provider = provider_for(lab)
         provider.up(progress)
@@ -60,17 +71,20 @@ def _up(
             wait_vip_on(provider, [lab.spec.preferred.name], timeout=settle_time(lab.spec))
     except BaseException:
         errors.print(
-            f"[red]up did not finish[/]; logs in {lab.logs_dir}; `labgen down {lab_name}` removes it"
+            f"[red]up did not finish[/]; logs in {lab.logs_dir}; the same `labgen up` again finishes it, "
+            f"`labgen down {lab.name}` removes it"
         )
         raise
+    timing = _record_timing(lab, progress, ready)
+    lab.record_up_state("up")
     from labgen.cli.status import print_lab
 
     print_lab(lab)
-    _report_timing(lab, progress, ready)
-    console.print(f"Next: labgen verify {lab_name}")
+    _print_timing(lab, timing)
+    console.print(f"Next: labgen verify {lab.name}")
 
 
-def _report_timing(lab, progress, ready: float) -> None:
+def _record_timing(lab, progress, ready: float) -> dict:
     """Where up's time went, split into what the provider spent (ready: machines booted and
     provisioned) and the protocol's own first election; kept in lab.up_record."""
     import json
@@ -88,22 +102,40 @@ def _report_timing(lab, progress, ready: float) -> None:
         "steps": progress.steps,
     }
     lab.up_record.write_text(json.dumps(timing, indent=2) + "\n")
+    return timing
+
+
+def _print_timing(lab, timing: dict) -> None:
     console.print(
-        f"up in {total:.1f} s: machines ready in {ready:.1f} s, then {lab.spec.daemon} elected "
-        f"{lab.spec.preferred.name} in {total - ready:.1f} s (protocol: {expected_ms / 1000:.2f} s, {rule})",
+        f"up in {timing['total_s']:.1f} s: machines ready in {timing['ready_s']:.1f} s, then "
+        f"{lab.spec.daemon} elected {lab.spec.preferred.name} in {timing['election_s']:.1f} s "
+        f"(protocol: {timing['election_expected_s']:.2f} s, {timing['election_rule']})",
         highlight=False,
     )
 
 
-def _already_there(name: str) -> None:
+def _to_finish(lab, bp_name: str, provider_name: str, sets: list[str]) -> bool:
+    """Whether an existing lab is to be brought up: yes when its last up did not finish (it is
+    finished as it was rendered), no when it is up already; refused when it is another lab than
+    the one asked for, or up with a node gone."""
     from labgen.errors import LabgenError
-    from labgen.labs import find_lab, provider_for
+    from labgen.labs import provider_for
 
-    lab = find_lab(name)
+    name = lab.name
+    if lab.up_state != "up":
+        if (lab.spec.blueprint, lab.spec.provider) != (bp_name, provider_name):
+            raise LabgenError(
+                f"lab {name} is a {lab.spec.blueprint} lab on {lab.spec.provider} whose up did not finish: "
+                f"`labgen up {lab.spec.blueprint} --name {name} --provider {lab.spec.provider}` finishes "
+                f"it, `labgen down {name}` removes it"
+            )
+        kept = " (its settings as rendered then: --set applies to a new lab)" if sets else ""
+        console.print(f"lab {name}: its last up did not finish; finishing it{kept}", highlight=False)
+        return True
     states = provider_for(lab).status()
     if all(state == "running" for state in states.values()):
         console.print(f"lab {name} is already up ({lab.spec.provider}); nothing changed")
-        return
+        return False
     raise LabgenError(
         f"lab {name} exists but is not fully up ({states}); run `labgen down {name}` and up again"
     )

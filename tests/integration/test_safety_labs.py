@@ -70,10 +70,12 @@ def test_a_node_that_died_is_reported_in_one_line(hostile):
     pid_file = paths.labs_dir() / "t-safe" / "state" / "lb1.pid"
     os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)  # behind labgen's back
     deadline = time.monotonic() + 20
-    while json.loads(ok("status", "t-safe", "--json"))["state"] != "degraded":
+    while json.loads(labgen("status", "t-safe", "--json").stdout)["state"] != "degraded":
         assert time.monotonic() < deadline, "status never noticed the dead node"
         time.sleep(0.2)
-    report = json.loads(ok("status", "t-safe", "--json"))
+    seen = labgen("status", "t-safe", "--json")
+    assert seen.returncode == 1, seen.stdout  # a lab that is not up: status exits 1
+    report = json.loads(seen.stdout)
     assert "lb1 is" in report["problem"] and "labgen down t-safe" in report["problem"]
     for command in (["verify", "t-safe"], ["failover", "t-safe"]):
         result = labgen(*command)
@@ -83,7 +85,9 @@ def test_a_node_that_died_is_reported_in_one_line(hostile):
 
 def test_a_corrupt_lab_json_is_shown_broken_and_down_still_removes_everything(hostile):
     (paths.labs_dir() / "t-safe" / "lab.json").write_text('{"name": "t-safe", "nodes": [')
-    listed = json.loads(ok("status", "--json"))
+    seen = labgen("status", "--json")
+    assert seen.returncode == 1, seen.stdout
+    listed = json.loads(seen.stdout)
     mine = next(lab for lab in listed if lab["name"] == "t-safe")
     assert mine["state"] == "broken" and "unreadable" in mine["problem"]
     assert "nothing of it is left" in ok("down", "t-safe")

@@ -344,7 +344,7 @@ def test_a_corrupt_lab_json_is_one_line_and_shown_broken(tmp_path):
     (lab / "lab.json").write_text("{not json")
     assert "unreadable" in refused("verify", "broken")
     listing = labgen("status")
-    assert listing.returncode == 0 and "broken" in listing.stdout and "unreadable" in listing.stdout
+    assert listing.returncode == 1 and "broken" in listing.stdout and "unreadable" in listing.stdout
 
 
 # ---- one writer per lab -----------------------------------------------------------------------

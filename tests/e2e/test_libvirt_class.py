@@ -2,7 +2,7 @@
 and `labgen reset` reverts both machines to the snapshot `up` took (disk and memory).
 
 The isolation checks that do not depend on the provider (another seat's files, namespaces,
-sudo) run on containers: tests/integration/test_classroom.py."""
+sudo) run on containers: tests/security/test_classroom.py."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import time
 import pytest
 
 from labgen import paths
-from tests.integration.test_classroom import refused, seat_ok
 from tests.labs import labgen, libvirt_marks, ok, wait_for_the_hosts_class
+from tests.security.seats import closed_installation, refused, seat_ok
 
 pytestmark = libvirt_marks()
 SEATS = ["vmseat01", "vmseat02"]
@@ -26,9 +26,10 @@ def klass():
     wait_for_the_hosts_class("vmseat")
     labgen("class", "down")  # leftovers of an interrupted run
     try:
-        ok("class", "up", "keepalived-rr", "--seats", "2", "--prefix", "vmseat", "--provider", "libvirt",
-           "--parallel", "1", timeout=2400)  # two cores: one lab of two TCG VMs at a time
-        yield json.loads(ok("class", "roster", "--json"))
+        with closed_installation(SEATS):
+            ok("class", "up", "keepalived-rr", "--seats", "2", "--prefix", "vmseat", "--provider", "libvirt",
+               "--parallel", "1", timeout=2400)  # two cores: one lab of two TCG VMs at a time
+            yield json.loads(ok("class", "roster", "--json"))
     finally:
         labgen("class", "down", timeout=900)
 

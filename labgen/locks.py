@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,11 +40,25 @@ def lab_lock(name: str, action: str) -> Iterator[None]:
             file.truncate(0)
 
 
+# Root's alone, where host-wide locks and claims live: in a folder any account may write (/run/lock,
+# /tmp) a seat could make the file first and hold it, or swap it for a link.
+HOST_DIR = Path("/run/labgen")
+
+
+def host_dir() -> Path:
+    """HOST_DIR, made if need be, and refused unless it is a folder only root can change."""
+    HOST_DIR.mkdir(mode=0o755, exist_ok=True)
+    info = HOST_DIR.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022:
+        raise LabgenError(f"{HOST_DIR} is not a folder only root can change; remove it and try again")
+    return HOST_DIR
+
+
 @contextmanager
-def host_lock(path: Path, what: str, timeout: float) -> Iterator[None]:
-    """Wait (bounded) for the host-wide lock at path: labs of every user and LABGEN_HOME share it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(os.open(path, os.O_RDWR | os.O_CREAT, 0o600)) as file:
+def host_lock(name: str, what: str, timeout: float) -> Iterator[None]:
+    """Wait (bounded) for the host-wide lock `name` in host_dir(): labs of every LABGEN_HOME share it."""
+    path = host_dir() / name
+    with open(os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)) as file:
         deadline = time.monotonic() + timeout
         while True:
             try:

@@ -24,7 +24,7 @@ def snapshot() -> dict[str, set[str]]:
         "processes": nspawns,
         "cgroups": set(cgroups.lab_groups()),
         "orphaned containers": _orphaned_container_inits(),
-        "uid ranges": {f"{slot.name}: {slot.read_text()}" for slot in uids.SLOTS.glob("*")},
+        "uid ranges": {f"{slot.name}: {slot.read_text()}" for slot in uids.slots().glob("*")},
     }
 
 

@@ -37,7 +37,7 @@ SEATS_DIR = Path("/etc/labgen/seats")
 SLOTS_DIR = Path("/run/labgen-seat")  # below /run, where only root makes anything
 HELPERS = 4  # labgen-seat commands a seat runs at once (an ssh session is one)
 HELPER_END_TIMEOUT = 30.0
-_SAFE_PATH = re.compile(r"^/[A-Za-z0-9/._+-]+$")  # nothing sudoers would read as syntax
+_SAFE_PATH = re.compile(r"/[A-Za-z0-9/._+-]+")  # nothing sudoers would read as syntax
 
 
 def helper() -> Path:
@@ -50,7 +50,7 @@ def check_helper() -> Path:
     path = helper()
     if not path.is_file():
         raise LabgenError(f"{path} is missing: install labgen again (scripts/install) to get labgen-seat")
-    if not _SAFE_PATH.match(str(path)):
+    if not _SAFE_PATH.fullmatch(str(path)):
         raise LabgenError(f"{path}: a path sudoers can name safely has no spaces or special characters")
     code = Path(__file__).resolve().parent.parent
     for piece in (path, Path(sys.executable).resolve(), code):

@@ -136,3 +136,9 @@ def _existing(path: Path) -> Path:
     while not path.exists():
         path = path.parent
     return path
+
+
+def describe_node(resources: dict[str, int]) -> str:
+    """A node's bounds (a blueprint's resources) as the roster and doctor say them."""
+    return (f"at most {resources['pids']} processes, {resources['memory_mb']} MiB of memory (no swap), "
+            f"a {resources['disk_mb']} MiB writable layer, cpu weight {resources['cpu_weight']}")

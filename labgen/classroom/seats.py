@@ -60,13 +60,13 @@ def seat_names(count: int, prefix: str) -> list[str]:
 
 
 def start(blueprint: str, names: list[str], up_args: list[str], raised: dict[str, int], parallel: int,
-          report: Callable[[str, str], None]) -> dict:
+          report: Callable[[str, str], None], resources: dict[str, int]) -> dict:
     """Every seat's lab (up to `parallel` at once, a failed one retried once), then accounts and the
     sudo rule for the seats that came up. Returns the class state, saved as it goes (an account's
     UID the moment it is made: class down acts by it); raised are the kernel limits raised for it,
-    put back by stop()."""
-    state = {"blueprint": blueprint, "up_args": up_args, "limits": raised, "seats": {},
-             "started": time.time()}
+    put back by stop(); resources are each node's bounds, for the roster."""
+    state = {"blueprint": blueprint, "up_args": up_args, "limits": raised, "resources": resources,
+             "seats": {}, "started": time.time()}
     for name in names:
         state["seats"][name] = {"lab": name, "account": name, "state": "waiting"}
     saving = threading.Lock()

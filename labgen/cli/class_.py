@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from labgen.cli.options import Blueprint, Box, Json, Provider, with_box
+from labgen.cli.options import Blueprint, Box, Json, Provider, Sets, with_box
 from labgen.cli.output import console, errors, print_json
 
 app = typer.Typer(help="A classroom: one lab and one account per seat.", no_args_is_help=True)
@@ -24,8 +24,12 @@ def up(
     box: Box = None,
     prefix: Annotated[str, typer.Option(help="Seat names: PREFIX01, PREFIX02, ...")] = "seat",
     parallel: Parallel = 4,
+    set_: Sets = None,
 ) -> None:
-    """Start a lab per seat (seat01..seatNN) and a local account of the same name for each."""
+    """Start a lab per seat (seat01..seatNN) and a local account of the same name for each.
+
+    Every seat's lab gets the same --set, e.g. --set resources.memory_mb=512 for more memory per
+    node than the blueprint's bound."""
     from labgen import paths
     from labgen.classroom import accounts, boundary, limits
     from labgen.classroom import seats as classroom
@@ -36,8 +40,8 @@ def up(
 
     if classroom.state_file().exists():
         raise LabgenError("this host has a class already: see `labgen class status`, or `labgen class down`")
-    sets = with_box(None, box)
-    bp, _ = load_blueprint(blueprint, sets)
+    sets = with_box(set_, box)
+    bp, _ = load_blueprint(blueprint, sets)  # a bad --set fails here, once, before anything is made
     names = classroom.seat_names(seats, prefix)
     accounts.check_free(names)
     taken = [name for name in names if lab_dir(name).exists()]
@@ -52,14 +56,16 @@ def up(
     for key, old in raised.items():
         console.print(f"raised {key} from {old} to {limits.read(key)} for the class "
                       "(class down puts it back)")
-    up_args = ["--provider", provider, *(["--box", box] if box else [])]
+    up_args = ["--provider", provider, *(arg for item in set_ or [] for arg in ("--set", item)),
+               *(["--box", box] if box else [])]
     began, lock = time.monotonic(), threading.Lock()
 
     def report(seat: str, what: str) -> None:
         with lock:
             console.print(f"{time.monotonic() - began:6.1f} s  {seat}: {what}", highlight=False)
 
-    state = classroom.start(blueprint, names, up_args, raised, parallel, report)
+    console.print(f"each node: {limits.describe_node(bp.resources.model_dump())}", highlight=False)
+    state = classroom.start(blueprint, names, up_args, raised, parallel, report, bp.resources.model_dump())
     failed = {name: seat for name, seat in state["seats"].items() if seat["state"] != "up"}
     console.print(f"class of {len(names) - len(failed)} seats up in {time.monotonic() - began:.1f} s; "
                   "the roster: labgen class roster", highlight=False)
@@ -125,11 +131,14 @@ def roster(json_: Json = False) -> None:
 
     from rich.table import Table
 
+    from labgen.classroom import limits
     from labgen.classroom import seats as classroom
 
     state, host = classroom.load(), socket.gethostname()
+    resources = state.get("resources")  # a class started before labgen recorded them has none
     rows = [{"seat": name, "account": seat["account"], "password": seat.get("password"),
-             "state": seat["state"], "connect": f"ssh {seat['account']}@{host}  (or: su - {seat['account']})"}
+             "state": seat["state"], "connect": f"ssh {seat['account']}@{host}  (or: su - {seat['account']})",
+             "node_limits": resources}
             for name, seat in state["seats"].items()]
     if json_:
         print_json(rows)
@@ -138,6 +147,8 @@ def roster(json_: Json = False) -> None:
     for row in rows:
         table.add_row(*(str(row[key] or "-") for key in ("seat", "account", "password", "state", "connect")))
     console.print(table)
+    if resources:
+        console.print(f"each node: {limits.describe_node(resources)}", highlight=False)
     console.print("then, as the seat: labgen status · labgen verify --quick · labgen exec lb0 -- ip addr · "
                   "labgen reset")
 

@@ -10,17 +10,21 @@ def doctor(as_json: Json = False) -> None:
     """List what each provider needs and this host lacks; exit 1 if no provider can run."""
     import typer
 
-    from labgen import paths
+    from labgen import cgroups, paths
     from labgen.classroom import limits
     from labgen.providers import PROVIDERS, provider_class
 
-    report, nodes = {}, _nodes_per_seat()
+    report, blueprints = {}, _blueprints()
+    nodes = {name: len(bp.nodes) for name, bp in blueprints.items()}
+    node_limits = {"enforced": cgroups.supported(),
+                   "per_blueprint": {name: bp.resources.model_dump() for name, bp in blueprints.items()}}
     for name in PROVIDERS:
         cls = provider_class(name)
         report[name] = {
             "missing": [{"piece": piece, "fix": fix} for piece, fix in cls.missing()],
             "features": cls.features(),
             "classroom": limits.capacity(nodes, name, paths.home()),
+            "node_limits": node_limits,
         }
     if as_json:
         print_json(report)
@@ -37,13 +41,26 @@ def doctor(as_json: Json = False) -> None:
                           f"MB available, {room['disk_free_mb']} MB free)", highlight=False)
         console.print(f"kernel limits now {report['nspawn']['classroom']['limits']} (class up raises them "
                       "as needed)", highlight=False)
+        _print_node_limits(node_limits)
     if all(entry["missing"] for entry in report.values()):
         raise typer.Exit(1)
 
 
-def _nodes_per_seat() -> dict[str, int]:
-    """Each shipped blueprint's machines, loaded once for every provider's seat count."""
+def _blueprints() -> dict:
+    """Each shipped blueprint, loaded once for every provider's seat count and bounds."""
     from labgen import paths
     from labgen.model.load import load_blueprint
 
-    return {name: len(load_blueprint(name, [])[0].nodes) for name in paths.blueprint_names()}
+    return {name: load_blueprint(name, [])[0] for name in paths.blueprint_names()}
+
+
+def _print_node_limits(node_limits: dict) -> None:
+    """What bounds each node here, and what this host cannot bound (a limit is never dropped silently)."""
+    from labgen.classroom import limits
+
+    enforced = [name for name, ok in node_limits["enforced"].items() if ok]
+    missing = [name for name, ok in node_limits["enforced"].items() if not ok]
+    console.print(f"node limits this host enforces: {', '.join(enforced) or 'none'}"
+                  + (f"; not: {', '.join(missing)}" if missing else ""), highlight=False)
+    for name, resources in node_limits["per_blueprint"].items():
+        console.print(f"  {name}: {limits.describe_node(resources)}", highlight=False)

@@ -29,5 +29,10 @@ def down(lab: LabName) -> None:
         for provider in teardown_providers(folder):
             provider.down()
         host.stop(host.holding_sockets_under(folder))  # an ssh master that outlived its `-O exit`
-        shutil.rmtree(folder)
+        try:
+            shutil.rmtree(folder)
+        except OSError as error:
+            raise LabgenError(f"lab {lab}: its machines are gone but {error.filename} cannot be removed "
+                              f"({error.strerror}); see `lsattr -d` and the mounts there, then run labgen "
+                              f"down {lab} again") from None
     console.print(f"lab {lab} is down; nothing of it is left")

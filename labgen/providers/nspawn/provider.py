@@ -46,7 +46,7 @@ from labgen.verify.poll import wait_for
 
 NSPAWN_RUN = Path("/run/systemd/nspawn")
 TMPFS_SOURCE = "labgen-nspawn"  # marks the tmpfs labgen mounted (and may unmount)
-TMPFS_LOCK = Path("/run/lock/labgen-nspawn.lock")  # one lab at a time mounts, spawns on or unmounts it
+TMPFS_LOCK = "nspawn-tmpfs.lock"  # one lab at a time mounts, spawns on or unmounts it
 # Each node has its own cgroup in every hierarchy, the ones a container's systemd tracks its
 # services in included. With --keep-unit every container would otherwise sit in the caller's cgroup,
 # all of them in one: a systemd that tracks on the unified hierarchy (257, Debian 13) then sees

@@ -40,9 +40,12 @@ def _print_report(report) -> None:
     for at_ms, text in report.timeline:
         console.print(f"  {at_ms / 1000:>8.2f} s  {text}", highlight=False)
     expected = f"{report.expected_ms / 1000:.2f} s" if report.expected_ms else "about 1 s"
+    earliest = f", no sooner than {report.earliest_ms / 1000:.2f} s" if report.earliest_ms else ""
     console.print(
-        f"VIP moved after {_s(report.vip_moved_ms)} (protocol: {expected}; {report.expected_rule}); "
-        f"service restored after {_s(report.service_restored_ms)}; failback {_s(report.failback_ms)}",
+        f"VIP moved after {_s(report.vip_moved_ms)}, seen within {report.vip_moved_error_ms:.0f} ms "
+        f"(protocol: {expected}{earliest}; {report.expected_rule}); service restored after "
+        f"{_s(report.service_restored_ms)}, seen within {report.service_restored_error_ms:.0f} ms; "
+        f"failback {_s(report.failback_ms)}",
         highlight=False,
     )
     console.print(

@@ -79,6 +79,11 @@ class Protocol:
         """What the protocol says the VIP move takes after `fault`, in ms (None: at once), and why."""
         raise NotImplementedError
 
+    def earliest_failover(self, params: dict, fault: str) -> tuple[float | None, str]:
+        """The soonest the VIP can move after `fault`, in ms (None: no floor, a stopping node hands
+        over at once), and why: a failover measured sooner is a measuring error."""
+        raise NotImplementedError
+
     def expected_election(self, params: dict) -> tuple[float, str]:
         """What the protocol says the first election after a start takes, in ms, and why."""
         raise NotImplementedError

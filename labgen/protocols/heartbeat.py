@@ -97,6 +97,12 @@ class HeartbeatProtocol(Protocol):
             return None, "a stopping heartbeat releases its resources and tells its peer at once"
         return seconds(params["deadtime"]) * 1000, "deadtime: the peer is declared dead after it"
 
+    def earliest_failover(self, params: dict, fault: str) -> tuple[float | None, str]:
+        if fault in ("stop", "reboot"):
+            return None, "a stopping heartbeat hands over at once"
+        return (seconds(params["deadtime"]) - seconds(params["keepalive"])) * 1000, (
+            "deadtime less one keepalive (the last heartbeat came at most one keepalive before the fault)")
+
     def expected_election(self, params: dict) -> tuple[float, str]:
         return RQSTDELAY_S * 1000, "heartbeat's fixed resource request delay (RQSTDELAY)"
 

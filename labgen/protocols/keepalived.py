@@ -198,6 +198,15 @@ class KeepalivedProtocol(Protocol):
         expected, rule = master_down_ms(params["advert_int"], params["priorities"]["backup"])
         return expected, f"{rule} (VRRP master down interval)"
 
+    def earliest_failover(self, params: dict, fault: str) -> tuple[float | None, str]:
+        if fault in ("stop", "reboot"):
+            return None, "a stopping master sends priority 0"
+        advert = params["advert_int"]
+        interval, _ = master_down_ms(advert, params["priorities"]["backup"])
+        return round(interval - advert * 1000, 1), (
+            "the master down interval less one advert_int (the backup heard the last advert at most "
+            "one advert_int before the fault)")
+
     def expected_election(self, params: dict) -> tuple[float, str]:
         expected, rule = master_down_ms(params["advert_int"], params["priorities"]["preferred"])
         return expected, f"a starting MASTER first waits the master down interval, {rule}"

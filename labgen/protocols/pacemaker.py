@@ -95,6 +95,13 @@ class PacemakerProtocol(Protocol):
             return None, "a stopping pacemaker moves its resources to the peer first"
         return _membership_ms(params), "token + consensus (at most: the token timer runs from the last token)"
 
+    def earliest_failover(self, params: dict, fault: str) -> tuple[float | None, str]:
+        if fault in ("stop", "reboot"):
+            return None, "a stopping pacemaker moves its resources first"
+        return float(consensus_ms(params)), (
+            "consensus (corosync drops a lost node only once the consensus timer, started when the "
+            "token is lost, runs out)")
+
     def expected_election(self, params: dict) -> tuple[float, str]:
         return DC_DEADTIME_S * 1000, "dc-deadtime: after a cold start, the controllers wait 20 s for a DC"
 

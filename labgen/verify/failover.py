@@ -1,7 +1,11 @@
 """Measure a failover from the client seat: inject a fault on the VIP holder, watch, undo, watch.
 
 Every time comes from the probe in the client namespace (requests at most 50 ms apart, the VIP's
-MAC in the client's neighbour table), on the same clock as the moment the fault was injected.
+MAC in the client's neighbour table read every 10 ms), on the same clock as the moment the fault
+was injected. Each figure is dated by when what it reports became true, and carries its error: a
+move by the neighbour table's change (at most NEIGHBOUR_POLL late), service by the first answer
+(at most one interval late). A move the protocol cannot make that soon is a measuring error, and
+measure() refuses to report it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from labgen.observe import public_macs, wait_settled
 from labgen.providers.base import Provider
 from labgen.verify import faults
 from labgen.verify.poll import wait_for
+from labgen.verify.probe import NEIGHBOUR_POLL
 
 INTERVAL = 0.05
 PING_INTERVAL = 1.0  # the tutorial counts lost pings at ping's own pace: "after 1 or 2 pings"
@@ -42,6 +47,12 @@ class Report:
     pings_sent: int = 0  # ICMP echo requests to the VIP, one a second, from the fault to its undo
     pings_lost: int = 0
     inject_ms: float = 0.0  # how long the fault's command ran: the fault struck somewhere in it
+    earliest_ms: float | None = None  # the protocol's earliest possible move after this fault
+    earliest_rule: str = ""
+    # how late each figure may be: a move is seen at most one neighbour poll after it happened,
+    # service at most one probe interval after it came back
+    vip_moved_error_ms: float = NEIGHBOUR_POLL * 1000
+    service_restored_error_ms: float = INTERVAL * 1000
     timeline: list[tuple[float, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -53,7 +64,13 @@ class Report:
         take seconds): the move took from vip_moved_ms - inject_ms to vip_moved_ms."""
         if self.vip_moved_ms is None:
             return False
-        return self.vip_moved_ms >= low_ms and self.vip_moved_ms - self.inject_ms <= high_ms
+        earliest = self.vip_moved_ms - self.inject_ms - self.vip_moved_error_ms
+        return self.vip_moved_ms >= low_ms and earliest <= high_ms
+
+    def beats_protocol(self) -> bool:
+        """A move seen sooner than the protocol can make it: the move happened no later than it was
+        seen, and the fault struck no sooner than its command was sent, so this is impossible."""
+        return None not in (self.vip_moved_ms, self.earliest_ms) and self.vip_moved_ms < self.earliest_ms
 
 
 class Pinger:
@@ -88,11 +105,23 @@ class Pinger:
 
 
 class Sample(NamedTuple):
-    """One request of the probe: when it left, whether it was served, the page, the VIP's MAC."""
+    """One request of the probe: when it left and when its answer came (or it failed), the page
+    (None: not served), the VIP's MAC in the client's neighbour table as the answer came."""
 
     sent_at: float
-    ok: bool
+    answered_at: float
     page: str | None
+    mac: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.page is not None
+
+
+class Neighbour(NamedTuple):
+    """The VIP's MAC in the client's neighbour table changed, at most NEIGHBOUR_POLL before `at`."""
+
+    at: float
     mac: str | None
 
 
@@ -113,6 +142,7 @@ class Probe:
         ])
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.samples: list[Sample] = []
+        self.neighbours: list[Neighbour] = []
         if self.process.stdout.readline().strip() != "ready":
             raise LabgenError("the client seat's probe did not start")
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -120,10 +150,17 @@ class Probe:
 
     def _read(self) -> None:
         for line in self.process.stdout:
-            self.samples.append(Sample(*json.loads(line)))
+            event = json.loads(line)
+            if "neighbour" in event:
+                self.neighbours.append(Neighbour(event["neighbour"], event["mac"]))
+            else:
+                self.samples.append(Sample(event["sent"], event["answered"], event["page"], event["mac"]))
 
     def since(self, moment: float) -> list[Sample]:
         return sorted(s for s in list(self.samples) if s.sent_at >= moment)
+
+    def neighbours_since(self, moment: float) -> list[Neighbour]:
+        return sorted(n for n in list(self.neighbours) if n.at >= moment)
 
     def stop(self) -> None:
         self.process.stdin.close()
@@ -174,8 +211,14 @@ def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
         pinger.stop()
         if injected:  # timed out or interrupted with the fault in place: never leave it there
             faults.heal(provider)
-    report = _report(spec, fault, node, other, macs, probe.since(t_fault), t_fault, t_undo, t_injected)
+    report = _report(spec, fault, node, other, macs, probe.since(t_fault), probe.neighbours_since(t_fault),
+                     t_fault, t_undo, t_injected)
     report.pings_sent, report.pings_lost = pinger.lost_between(t_fault, t_undo)
+    if report.beats_protocol():
+        raise LabgenError(
+            f"measuring error: the VIP was seen on {other} {report.vip_moved_ms:.0f} ms after the {fault}, "
+            f"sooner than {report.earliest_rule} ({report.earliest_ms:.0f} ms) allows; timeline: "
+            + "; ".join(f"{at:.0f} ms {what}" for at, what in report.timeline))
     return report
 
 
@@ -183,41 +226,47 @@ def _first(samples: list[Sample], accept) -> Sample | None:
     return next((s for s in samples if accept(s)), None)
 
 
-def _report(spec, fault, node, other, macs, samples, t_fault, t_undo, t_injected) -> Report:
+def _report(spec, fault, node, other, macs, samples, neighbours, t_fault, t_undo, t_injected) -> Report:
     def ms(t: float | None, origin: float) -> float | None:
         return None if t is None else round((t - origin) * 1000, 1)
 
-    moved = _first(samples, lambda s: s.mac == macs[other])
+    moved = _first(neighbours, lambda n: n.mac == macs[other])
+    failback = _first(neighbours, lambda n: n.at >= t_undo and n.mac == macs[node])
     # the failover's own outage only; a failback can interrupt service too (counted in requests_failed)
     first_fail = _first(samples, lambda s: not s.ok and s.sent_at < t_undo)
-    restored = _first(samples, lambda s: s.ok and first_fail and s.sent_at > first_fail.sent_at)
-    failback = _first(samples, lambda s: s.sent_at >= t_undo and s.mac == macs[node])
-    expected, rule = protocols.of(spec).expected_failover(spec.params, fault)
+    # served again: the first answer to come, whichever request it answers (one sent during the
+    # outage may come back later, after its SYN was sent again)
+    answers = [s.answered_at for s in samples if s.ok and first_fail and s.sent_at > first_fail.sent_at]
+    restored = min(answers, default=None)
+    protocol = protocols.of(spec)
+    expected, rule = protocol.expected_failover(spec.params, fault)
+    earliest, earliest_rule = protocol.earliest_failover(spec.params, fault)
     inject_ms = ms(t_injected, t_fault)
     timeline = [(0.0, f"{fault} injected on {node}"), (inject_ms, f"{fault}'s command returned")]
-    for sample, text in (
-        (first_fail, "first request failed"),
-        (moved, f"VIP answers from {other} (ARP)"),
-        (restored, "first request served again"),
+    for at, text in (
+        (first_fail and first_fail.sent_at, "first request failed (sent)"),
+        (moved and moved.at, f"VIP answers from {other} (the client's ARP entry changed)"),
+        (restored, "first request served again (answered)"),
+        (t_undo, f"{fault} undone"),
+        (failback and failback.at, f"VIP back on {node} (ARP)"),
     ):
-        if sample:
-            timeline.append((ms(sample.sent_at, t_fault), text))
-    timeline.append((ms(t_undo, t_fault), f"{fault} undone"))
-    if failback:
-        timeline.append((ms(failback.sent_at, t_fault), f"VIP back on {node}"))
+        if at is not None:
+            timeline.append((ms(at, t_fault), text))
     return Report(
         fault=fault,
         node=node,
         vip_before=node,
         vip_after=other if moved else None,
-        vip_moved_ms=ms(moved and moved.sent_at, t_fault),
-        service_restored_ms=0.0 if not first_fail else ms(restored and restored.sent_at, t_fault),
+        vip_moved_ms=ms(moved and moved.at, t_fault),
+        service_restored_ms=0.0 if not first_fail else ms(restored, t_fault),
         requests_sent=len(samples),
         requests_failed=sum(1 for s in samples if not s.ok),
-        failback_ms=ms(failback and failback.sent_at, t_undo),
+        failback_ms=ms(failback and failback.at, t_undo),
         probe_interval_ms=INTERVAL * 1000,
         expected_ms=expected,
         expected_rule=rule,
         inject_ms=inject_ms,
-        timeline=sorted(timeline),
+        earliest_ms=earliest,
+        earliest_rule=earliest_rule,
+        timeline=sorted(timeline, key=lambda event: event[0]),
     )

@@ -7,13 +7,14 @@ labgen's own `up` and `down` (so everything they guarantee holds per seat).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,8 +23,10 @@ from labgen.classroom import accounts, boundary, limits
 from labgen.errors import LabgenError
 from labgen.host import last_line
 from labgen.labs import check_lab_name
+from labgen.locks import host_lock
 
 MAX_SEATS = 99
+CLASS_LOCK = "class.lock"  # held by the one class up or class down at work on the host
 UP_TIMEOUT = 1800.0
 DOWN_TIMEOUT = 600.0
 
@@ -51,6 +54,19 @@ def save(state: dict) -> None:
     draft.touch(mode=0o600)
     draft.write_text(json.dumps(state, indent=2) + "\n")
     draft.rename(state_file())
+
+
+@contextlib.contextmanager
+def one_command_at_a_time() -> Iterator[None]:
+    """Hold the host's class for one class up or down: two class ups that both found no class
+    would make two (one sudo rule, one record: each would undo the other's seats)."""
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(host_lock(CLASS_LOCK, "the host's class", timeout=0))
+        except LabgenError:
+            raise LabgenError("another labgen class up or class down is at work on this host; wait for it, "
+                              "then see `labgen class status`") from None
+        yield
 
 
 def seat_names(count: int, prefix: str) -> list[str]:

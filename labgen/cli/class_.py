@@ -30,6 +30,32 @@ def up(
 
     Every seat's lab gets the same --set, e.g. --set resources.memory_mb=512 for more memory per
     node than the blueprint's bound."""
+    from labgen.classroom import seats as classroom
+
+    with classroom.one_command_at_a_time():
+        names, bp, raised = _prepare_class(blueprint, seats, provider, with_box(set_, box), prefix)
+        up_args = ["--provider", provider, *(arg for item in set_ or [] for arg in ("--set", item)),
+                   *(["--box", box] if box else [])]
+        began, lock = time.monotonic(), threading.Lock()
+
+        def report(seat: str, what: str) -> None:
+            with lock:
+                console.print(f"{time.monotonic() - began:6.1f} s  {seat}: {what}", highlight=False)
+
+        resources = bp.resources.model_dump()
+        state = classroom.start(blueprint, names, up_args, raised, parallel, report, resources)
+    failed = {name: seat for name, seat in state["seats"].items() if seat["state"] != "up"}
+    console.print(f"class of {len(names) - len(failed)} seats up in {time.monotonic() - began:.1f} s; "
+                  "the roster: labgen class roster", highlight=False)
+    for name, seat in failed.items():
+        console.print(f"[red]{name} failed twice[/]: {seat.get('error')}")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _prepare_class(blueprint: str, seats: int, provider: str, sets: list[str], prefix: str):
+    """Everything class up checks before it makes anything, then the kernel limits raised for the
+    class: the seats' names, the blueprint, the limits raised (class down puts them back)."""
     from labgen import paths
     from labgen.classroom import accounts, boundary, limits
     from labgen.classroom import seats as classroom
@@ -40,7 +66,6 @@ def up(
 
     if classroom.state_file().exists():
         raise LabgenError("this host has a class already: see `labgen class status`, or `labgen class down`")
-    sets = with_box(set_, box)
     bp, _ = load_blueprint(blueprint, sets)  # a bad --set fails here, once, before anything is made
     names = classroom.seat_names(seats, prefix)
     accounts.check_free(names)
@@ -55,24 +80,9 @@ def up(
     raised = limits.raise_limits(limits.sysctls(nodes))
     for key, old in raised.items():
         console.print(f"raised {key} from {old} to {limits.read(key)} for the class "
-                      "(class down puts it back)")
-    up_args = ["--provider", provider, *(arg for item in set_ or [] for arg in ("--set", item)),
-               *(["--box", box] if box else [])]
-    began, lock = time.monotonic(), threading.Lock()
-
-    def report(seat: str, what: str) -> None:
-        with lock:
-            console.print(f"{time.monotonic() - began:6.1f} s  {seat}: {what}", highlight=False)
-
+                      "(class down puts it back)", highlight=False)
     console.print(f"each node: {limits.describe_node(bp.resources.model_dump())}", highlight=False)
-    state = classroom.start(blueprint, names, up_args, raised, parallel, report, bp.resources.model_dump())
-    failed = {name: seat for name, seat in state["seats"].items() if seat["state"] != "up"}
-    console.print(f"class of {len(names) - len(failed)} seats up in {time.monotonic() - began:.1f} s; "
-                  "the roster: labgen class roster", highlight=False)
-    for name, seat in failed.items():
-        console.print(f"[red]{name} failed twice[/]: {seat.get('error')}")
-    if failed:
-        raise typer.Exit(1)
+    return names, bp, raised
 
 
 exercise_app = typer.Typer(help="Exercises for the whole class at once.", no_args_is_help=True)
@@ -108,9 +118,10 @@ def down(parallel: Parallel = 4) -> None:
 
     from labgen.classroom import seats as classroom
 
-    state = classroom.load()
-    count, began = len(state["seats"]), time.monotonic()
-    failures = classroom.stop(state, parallel, lambda seat, what: console.print(f"{seat}: {what}"))
+    with classroom.one_command_at_a_time():
+        state = classroom.load()
+        count, began = len(state["seats"]), time.monotonic()
+        failures = classroom.stop(state, parallel, lambda seat, what: console.print(f"{seat}: {what}"))
     took = f"{time.monotonic() - began:.1f} s"
     if not failures:
         seats = f"{count} seat{'s' * (count != 1)}"

@@ -84,20 +84,26 @@ def capacity(nodes_per_seat: dict[str, int], provider: str, home: Path) -> dict:
             "limits": {key: read(key) for key in PER_NODE}}
 
 
-def raise_limits(limits: list[Limit]) -> dict[str, int]:
-    """Raise what is short; the old values, for restore()."""
-    old = {}
+def raise_limits(limits: list[Limit]) -> dict[str, list[int]]:
+    """Raise what is short; for each, [the old value, the one written], for restore()."""
+    raised = {}
     for limit in limits:
         if not limit.enough:
-            old[limit.key] = limit.have
+            raised[limit.key] = [limit.have, limit.needed]
             write(limit.key, limit.needed)
-    return old
+    return raised
 
 
-def restore(old: dict[str, int]) -> None:
-    """Put back what raise_limits changed, unless someone raised it further since."""
-    for key, value in old.items():
-        write(key, min(read(key), value))
+def restore(raised: dict[str, list[int] | int]) -> None:
+    """Put back what raise_limits changed, unless someone changed it since (a value of its own,
+    higher for labs of theirs: lowering it would stop their next `up`). A record from before
+    labgen kept the value it wrote holds the old value alone: that is put back unless higher."""
+    for key, value in raised.items():
+        old, written = value if isinstance(value, list) else (value, None)
+        if written is None:
+            write(key, min(read(key), old))
+        elif read(key) == written:
+            write(key, old)
 
 
 def read(key: str) -> int:

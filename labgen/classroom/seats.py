@@ -75,7 +75,7 @@ def seat_names(count: int, prefix: str) -> list[str]:
     return [check_lab_name(f"{prefix}{number:02d}") for number in range(1, count + 1)]
 
 
-def start(blueprint: str, names: list[str], up_args: list[str], raised: dict[str, int], parallel: int,
+def start(blueprint: str, names: list[str], up_args: list[str], raised: dict[str, list[int]], parallel: int,
           report: Callable[[str, str], None], resources: dict[str, int]) -> dict:
     """Every seat's lab (up to `parallel` at once, a failed one retried once), then accounts and the
     sudo rule for the seats that came up. Returns the class state, saved as it goes (an account's

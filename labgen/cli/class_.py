@@ -78,8 +78,8 @@ def _prepare_class(blueprint: str, seats: int, provider: str, sets: list[str], p
     nodes = seats * len(bp.nodes)
     limits.check_room(nodes, provider, paths.home())
     raised = limits.raise_limits(limits.sysctls(nodes))
-    for key, old in raised.items():
-        console.print(f"raised {key} from {old} to {limits.read(key)} for the class "
+    for key, (old, new) in raised.items():
+        console.print(f"raised {key} from {old} to {new} for the class "
                       "(class down puts it back)", highlight=False)
     console.print(f"each node: {limits.describe_node(bp.resources.model_dump())}", highlight=False)
     return names, bp, raised

@@ -37,3 +37,36 @@ def test_vms_are_not_held_to_the_containers_inotify_limit(tmp_path, monkeypatch)
 def test_more_memory_than_the_host_has_is_refused(tmp_path: Path) -> None:
     with pytest.raises(LabgenError, match=r"this lab needs about \d+ MB of memory and this host has"):
         limits.check_lab(10**6, "libvirt", tmp_path)
+
+
+@pytest.fixture
+def sysctls(tmp_path, monkeypatch):
+    """/proc/sys as files of the test's own: class down's logic is the point, and the host's own
+    values must not change under whatever else runs here."""
+    monkeypatch.setattr(limits, "_path", lambda key: tmp_path / key)
+    return tmp_path
+
+
+def test_class_down_puts_back_what_class_up_raised(sysctls: Path) -> None:
+    (sysctls / "fs.inotify.max_user_instances").write_text("128\n")
+    raised = limits.raise_limits([limits.Limit("fs.inotify.max_user_instances", needed=300, have=128)])
+    assert raised == {"fs.inotify.max_user_instances": [128, 300]}
+    assert limits.read("fs.inotify.max_user_instances") == 300
+    limits.restore(raised)
+    assert limits.read("fs.inotify.max_user_instances") == 128
+
+
+def test_a_value_someone_set_since_is_left_alone(sysctls: Path) -> None:
+    """A teacher (or a test run) raised it further for labs of their own: lowering it to the
+    class's old value would make their next `up` refuse."""
+    (sysctls / "fs.inotify.max_user_instances").write_text("128\n")
+    raised = limits.raise_limits([limits.Limit("fs.inotify.max_user_instances", needed=300, have=128)])
+    limits.write("fs.inotify.max_user_instances", 1024)
+    limits.restore(raised)
+    assert limits.read("fs.inotify.max_user_instances") == 1024
+
+
+def test_a_record_of_an_older_labgen_puts_back_the_old_value_unless_higher(sysctls: Path) -> None:
+    (sysctls / "kernel.pid_max").write_text("65536\n")
+    limits.restore({"kernel.pid_max": 32768})
+    assert limits.read("kernel.pid_max") == 32768

@@ -119,6 +119,14 @@ def master_down_ms(advert: float, priority: int) -> tuple[float, str]:
     )
 
 
+def skew_ms(advert: float, priority: int) -> tuple[float, str]:
+    """A backup that hears priority 0 (the master stopping) takes over after its skew time
+    (RFC 5798 6.4.2), in ms, and how it was computed."""
+    return round((256 - priority) / 256 * advert * 1000, 1), (
+        f"a stopping master sends priority 0; the backup takes over after its skew time, "
+        f"(256 - {priority})/256 x advert_int")
+
+
 def genhash_command(version: tuple[int, ...]) -> str:
     """The tutorial's `genhash`: its own program up to keepalived 2.1, `keepalived --genhash` since
     2.2 (Debian 12 and 13 ship no genhash)."""
@@ -194,13 +202,13 @@ class KeepalivedProtocol(Protocol):
 
     def expected_failover(self, params: dict, fault: str) -> tuple[float | None, str]:
         if fault in ("stop", "reboot"):  # the daemon is stopped in order, a reboot's shutdown included
-            return None, "a stopping master sends priority 0: the backup takes over at once (~1 advert)"
+            return skew_ms(params["advert_int"], params["priorities"]["backup"])
         expected, rule = master_down_ms(params["advert_int"], params["priorities"]["backup"])
         return expected, f"{rule} (VRRP master down interval)"
 
     def earliest_failover(self, params: dict, fault: str) -> tuple[float | None, str]:
         if fault in ("stop", "reboot"):
-            return None, "a stopping master sends priority 0"
+            return skew_ms(params["advert_int"], params["priorities"]["backup"])
         advert = params["advert_int"]
         interval, _ = master_down_ms(advert, params["priorities"]["backup"])
         return round(interval - advert * 1000, 1), (

@@ -1,7 +1,8 @@
 """labgen's benchmark: every figure against a floor measured in the same run, with its spread.
 
     .venv/bin/python bench/run.py [--sections cli,nspawn,failover,breakages,exercises,libvirt,
-                                              releases,class,class-vm] [--repeat N] [--update]
+                                              releases,class,class-vm,class-limits] [--repeat N]
+                                             [--update]
 
 Writes BENCHMARKS.md (a table a person reads) and bench/results.json (for programs). This machine
 is shared and noisy, so targets are ratios against a floor (a bare Python start, a bare container
@@ -76,8 +77,9 @@ BLUEPRINTS = ("keepalived-rr", "heartbeat-nginx")
 LABS = Path(os.environ.get("LABGEN_HOME", "/var/lib/labgen")) / "labs"
 
 
-def labgen(*args: str) -> str:
-    result = subprocess.run([*LABGEN, *args], capture_output=True, text=True, cwd=ROOT)
+def labgen(*args: str, code: Path = ROOT) -> str:
+    """labgen of the checkout `code` (python -m imports the package from the working directory)."""
+    result = subprocess.run([*LABGEN, *args], capture_output=True, text=True, cwd=code)
     if result.returncode != 0:
         sys.exit(f"bench: labgen {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
     return result.stdout
@@ -416,7 +418,10 @@ def release_failovers(box: str, blueprint: str, repeat: int) -> list[dict]:
     return figures
 
 
-CLASS_SEATS = {"nspawn": 30, "libvirt": 8}
+CLASS_SEATS = {"nspawn": 30, "libvirt": 8}  # BENCH_SEATS=N in the environment for a smaller class
+CLASS_PREFIX = "bench"  # seats bench01.. (the security tests' are seat01..)
+CLASS_WAIT = 1800.0  # a host has one class at a time: another one (the tests') is waited for this long
+CLASS_GAP = 15.0  # first, a class that waited for the last one (the tests look every 2 s) goes first
 
 
 def class_section(repeat: int) -> list[dict]:
@@ -432,33 +437,116 @@ def class_vm_section(repeat: int) -> list[dict]:
 
 
 def class_figures(provider: str, *, parallel: int, repeat: int) -> list[dict]:
-    """class up, memory of all seats (MemAvailable before and after), each seat serving its VIP to
-    its client seat, labgen reset of a seat of the full class, class down."""
-    seats_n = CLASS_SEATS[provider]
-    before_kib = _mem_available_kib()
-    up = timed(lambda: labgen("class", "up", "keepalived-rr", "--seats", str(seats_n),
-                              "--provider", provider, "--parallel", str(parallel)))
-    try:
-        used = (before_kib - _mem_available_kib()) / 1024
-        seats = [row["seat"] for row in json.loads(labgen("class", "roster", "--json"))]
-        serving = sum(bool(labgen("exec", seat, "client", "--", "curl", "-s", "--max-time", "5",
-                                  "http://203.0.113.10/").strip()) for seat in seats)
-        resets = [timed(lambda: labgen("reset", seats[0])) for _ in range(repeat)]
-    finally:
-        down = timed(lambda: labgen("class", "down"))
+    c = class_run(provider, parallel, repeat)
+    seats_n = c["seats"]
     how = f"{seats_n} seats on {provider}, {parallel} at a time; kernel limits as the host had them"
     target = {"nspawn": "<= 2 s + election", "libvirt": "<= 15 s (TCG)"}[provider]
     undo = {"nspawn": "layers dropped, boot, provisioning, election",
             "libvirt": "both VMs reverted to up's snapshot (disk and memory), clocks set"}[provider]
     return [
-        figure(f"class up, {seats_n} seats (s)", [up], None, "", how),
-        figure(f"memory, {seats_n} seats (MiB)", [used], None, "", "MemAvailable before up, after"),
-        figure("memory per seat (MiB)", [used / seats_n], None, "", "the above / seats"),
-        figure(f"seats serving their VIP (of {seats_n})", [serving], None, str(seats_n),
+        figure(f"class up, {seats_n} seats (s)", [c["up"]], None, "", how),
+        figure(f"memory, {seats_n} seats (MiB)", [c["memory"]], None, "", "MemAvailable before up, after"),
+        figure("memory per seat (MiB)", [c["memory"] / seats_n], None, "", "the above / seats"),
+        figure(f"seats serving their VIP (of {seats_n})", [c["serving"]], None, str(seats_n),
                "curl from each seat's client seat"),
-        figure("labgen reset, one seat (s)", resets, None, target, f"a seat of the full class: {undo}"),
-        figure(f"class down, {seats_n} seats (s)", [down], None, "", "labs, accounts, rule, limits"),
+        figure("labgen reset, one seat (s)", c["resets"], None, target, f"a seat of the full class: {undo}"),
+        figure(f"class down, {seats_n} seats (s)", [c["down"]], None, "", "labs, accounts, rule, limits"),
     ]
+
+
+def class_run(provider: str, parallel: int, repeat: int, code: Path = ROOT) -> dict:
+    """One class of keepalived-rr seats by the labgen of checkout `code`, once no other class is on
+    the host: class up (its installation closed to the seats, as class up demands), memory of all
+    seats (MemAvailable before and after), each seat serving its VIP to its client seat, labgen reset
+    of a seat of the full class x repeat, class down."""
+    from tests.security.seats import closed_installation  # the security tests' own: the same closing
+
+    seats_n = int(os.environ.get("BENCH_SEATS", CLASS_SEATS[provider]))
+    _wait_no_class()
+    before_kib = _mem_available_kib()
+    with closed_installation([f"{CLASS_PREFIX}{n:02d}" for n in range(1, seats_n + 1)]):
+        try:
+            up = timed(lambda: print(labgen("class", "up", "keepalived-rr", "--seats", str(seats_n),
+                                            "--prefix", CLASS_PREFIX, "--provider", provider,
+                                            "--parallel", str(parallel), code=code), file=sys.stderr))
+            used = (before_kib - _mem_available_kib()) / 1024
+            seats = [row["seat"] for row in json.loads(labgen("class", "roster", "--json", code=code))]
+            serving = sum(bool(labgen("exec", seat, "client", "--", "curl", "-s", "--max-time", "5",
+                                      "http://203.0.113.10/", code=code).strip()) for seat in seats)
+            resets = [timed(lambda: labgen("reset", seats[0], code=code)) for _ in range(repeat)]
+        finally:
+            if _our_class():  # not one that came up between the wait and ours (ours then failed)
+                down = timed(lambda: labgen("class", "down", code=code))
+    return {"seats": seats_n, "up": up, "memory": used, "serving": serving, "resets": resets, "down": down}
+
+
+def _wait_no_class() -> None:
+    from labgen.classroom import seats as classroom
+
+    time.sleep(CLASS_GAP)  # 9207bcc's class up takes no lock: two that found no class would make two
+    deadline = time.monotonic() + CLASS_WAIT
+    if classroom.state_file().exists():
+        print("bench: waiting for the class on this host to go (labgen class status)", file=sys.stderr)
+    while classroom.state_file().exists():
+        if time.monotonic() > deadline:
+            sys.exit(f"bench: a class is still on this host after {CLASS_WAIT:.0f} s: labgen class status")
+        time.sleep(10)
+
+
+def _our_class() -> bool:
+    from labgen.classroom import seats as classroom
+
+    state = classroom.state_file()
+    seats = json.loads(state.read_text())["seats"] if state.exists() else {}
+    return bool(seats) and all(name.startswith(CLASS_PREFIX) for name in seats)
+
+
+BEFORE_LIMITS = "9207bcc"  # the last commit before nodes ran bounded in labgen's cgroups (ea2d2d2, 3480c68)
+
+
+def class_limits_section(repeat: int) -> list[dict]:
+    """What the nodes' bounds (cgroups: pids, memory, cpu; a tmpfs writable layer) cost a class: the
+    class section's class by the code of BEFORE_LIMITS (a git worktree) and by this code, alternately
+    (repeat rounds of before then after, so the machine's drift touches both); each round's after
+    over its before."""
+    tmp = Path(tempfile.mkdtemp(prefix="labgen-bench-"))
+    old = tmp / BEFORE_LIMITS
+    run(["git", "worktree", "add", "--detach", str(old), BEFORE_LIMITS])
+    try:
+        probe = [sys.executable, "-c", "import labgen, labgen.boxes.rootfs as r; "
+                 "print(labgen.__file__, r.recipe_hash())"]
+        found = {code: subprocess.run(probe, cwd=code, capture_output=True, text=True, check=True)
+                 .stdout.split() for code in (old, ROOT)}
+        (module, recipe), this_recipe = found[old], found[ROOT][1]
+        print(f"bench: before the limits, labgen is {module}", file=sys.stderr)
+        if not module.startswith(f"{old}/") or recipe != this_recipe:
+            sys.exit(f"bench: {BEFORE_LIMITS}'s labgen is {module}, its box recipe {recipe[:12]} (this "
+                     f"code's: {this_recipe[:12]}): it would not run the same box")
+        rounds = [{code: class_run("nspawn", 4, repeat, code) for code in (old, ROOT)} for _ in range(repeat)]
+    finally:
+        run(["git", "worktree", "remove", "--force", str(old)])
+        tmp.rmdir()
+    seats_n = rounds[0][ROOT]["seats"]
+    how = f"{seats_n} keepalived-rr seats on nspawn, 4 at a time; one class a round"
+    measures = {  # name: (what of a class run, target of after / before, how)
+        f"class up, {seats_n} seats (s)": (lambda c: [c["up"]], "<= 1.10", how),
+        "labgen reset, one seat of the full class (s)": (lambda c: c["resets"], "<= 1.10", how),
+        "memory per seat (MiB)": (lambda c: [c["memory"] / c["seats"]], "",
+                                  "MemAvailable before up, after, / seats (other labs on the host count)"),
+    }
+    figures = []
+    for name, (samples, target, how) in measures.items():
+        for label, code in ((f"before ({BEFORE_LIMITS})", old), ("after", ROOT)):
+            figures.append(figure(f"{name}, {label}", [s for r in rounds for s in samples(r[code])], None,
+                                  "", how))
+        ratios = [statistics.median(samples(r[ROOT])) / statistics.median(samples(r[old])) for r in rounds]
+        figures.append(figure(f"{name}: after / before", ratios, None, target,
+                              "per round: the median after over the median before"))
+    for label, code in ((f"before ({BEFORE_LIMITS})", old), ("after", ROOT)):
+        figures.append(figure(f"seats serving their VIP (of {seats_n}), {label}",
+                              [r[code]["serving"] for r in rounds], None, str(seats_n),
+                              "curl from each seat's client seat"))
+    return figures
 
 
 def _mem_available_kib() -> int:
@@ -477,6 +565,7 @@ SECTIONS: dict[str, Callable[[int], list[dict]]] = {
     "releases": releases_section,
     "class": class_section,
     "class-vm": class_vm_section,
+    "class-limits": class_limits_section,
 }
 
 

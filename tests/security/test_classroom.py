@@ -13,21 +13,27 @@ rule or raised limit behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
 import shlex
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
-from labgen import paths
+from labgen import cgroups, host, paths
 from labgen.classroom import accounts, boundary, limits
 from labgen.classroom import seats as classroom
+from labgen.labs import find_lab, provider_for
+from labgen.providers.nspawn import provider as nspawn
 from labgen.providers.nspawn import uids
+from labgen.providers.nspawn.idmap import RANGE
 from labgen.verify.poll import wait_for
 from tests.hostcheck import leftovers, snapshot
 from tests.labs import NSPAWN, labgen, ok, wait_for_the_hosts_class
@@ -236,6 +242,259 @@ def test_a_seat_runs_at_most_four_labgen_commands_at_once(klass) -> None:
     seat_ok("seat03", "labgen exec lb0 -- true")
 
 
+def test_a_look_alike_of_a_classmates_node_fools_no_command(klass) -> None:
+    """Attack: seat01 starts a process that calls itself seat02's node: argv[0] the real
+    systemd-nspawn's path, `-M labgen-seat02.lb0` and the rest of the real command line as `ps` shows
+    it, its executable a copy of python named systemd-nspawn. seat02's reset must succeed, boot
+    its own node, and leave the look-alike running (labgen kills no process that is not its own);
+    seat02's exec answers from its real node and its quick verify passes."""
+    attacked_by_a_look_alike(userns=False)
+
+
+def test_a_look_alike_root_in_its_own_user_namespace_fools_no_command(klass) -> None:
+    """Attack: the same look-alike of seat02's node, but root in a user namespace of seat01's
+    (`unshare -Urpf --mount-proc`), PID 1 of its own PID namespace as a container's init is, with
+    the node's command line. It is still seat01's process on the host: seat02's reset succeeds
+    and leaves it running, seat02's exec answers from its real node, its quick verify passes."""
+    probe = as_seat("seat01", "unshare -Urpf --mount-proc true")
+    if probe.returncode != 0:
+        pytest.skip(f"an unprivileged account cannot make a user namespace here: {probe.stderr.strip()}")
+    attacked_by_a_look_alike(userns=True)
+
+
+def attacked_by_a_look_alike(userns: bool, attacker: str = "seat01", victim: str = "seat02") -> None:
+    provider = provider_for(find_lab(victim))
+    node = "lb0"
+    home = Path(pwd.getpwnam(attacker).pw_dir)
+    real = host.cmdline(provider._nspawn_pid(node) or 0)  # what ps shows every account
+    assert real[:1] == [nspawn.NSPAWN] and provider.machine(node) in real, real
+    pid_file = home / "look-alike.pid"
+    sleeps = ["-c", "import time; time.sleep(600)"]  # python's; the node's own arguments follow
+    fake = shlex.join(["exec", "-a", real[0], str(home / "systemd-nspawn"), *sleeps, *real[1:]])
+    if userns:
+        fake = shlex.join(["exec", "unshare", "-Urpf", "--mount-proc", "bash", "-c", fake])
+    seat_ok(attacker, "cp /usr/bin/python3 ~/systemd-nspawn && setsid -f bash -c "
+                      f"{shlex.quote(f'echo $$ > {pid_file}; {fake}')} >/dev/null 2>&1")
+    lead = wait_for(lambda: pid_file.read_text().strip() if pid_file.exists() else "", str.isdigit,
+                    timeout=30, expected=f"{attacker}'s look-alike to write its PID")
+    lead_pid = int(lead)
+    try:
+        look_alike = wait_for(lambda: _look_alike(lead_pid, userns), lambda pid: pid is not None and
+                              host.cmdline(pid)[:1] == real[:1], timeout=30,
+                              expected=f"{attacker}'s look-alike of {provider.machine(node)} running")
+        assert look_alike is not None
+        recorded = host.process_id(look_alike)
+        assert host.owner(look_alike) == pwd.getpwnam(attacker).pw_uid
+        assert provider.machine(node) in host.cmdline(look_alike)
+        if userns:  # root, PID 1 in namespaces of its own: what a container's init is
+            uid_map = Path(f"/proc/{look_alike}/uid_map").read_text().split()
+            assert uid_map[:2] == ["0", str(pwd.getpwnam(attacker).pw_uid)], uid_map
+            assert host.pid_in_its_namespace(look_alike) == 1
+
+        began = time.monotonic()
+        out = seat_ok(victim, "labgen reset")
+        print(f"{victim}'s reset beside {attacker}'s look-alike (userns: {userns}): "
+              f"{time.monotonic() - began:.1f} s")
+        assert "as new" in out, out
+        assert host.process_id(look_alike) == recorded and host.alive(look_alike), \
+            f"labgen's reset of {victim} killed {attacker}'s look-alike {look_alike}"
+        answer = seat_ok(victim, f"labgen exec {node} -- sh -c '{WHERE_AM_I}'").split()
+        assert answer == answer_of_the_real_node(victim, node), \
+            f"{victim}'s exec did not answer from its node: {answer}"
+        assert answer[1] != f"net:[{os.stat(f'/proc/{look_alike}/ns/net').st_ino}]"
+        seat_ok(victim, "labgen verify --quick")
+        assert host.process_id(look_alike) == recorded, "the look-alike did not outlive the attack"
+    finally:
+        end_processes([pid for pid in (_look_alike(lead_pid, userns), lead_pid) if pid])
+        for made in (pid_file, home / "systemd-nspawn"):
+            made.unlink(missing_ok=True)
+
+
+def _look_alike(lead: int, userns: bool) -> int | None:
+    """The look-alike: the process that wrote its PID, or (in namespaces of its own) unshare's child."""
+    if not userns:
+        return lead if host.alive(lead) else None
+    return next(iter(host.children(lead)), None)
+
+
+WHERE_AM_I = "hostname; readlink /proc/self/ns/net; head -n1 /proc/self/uid_map"
+
+
+def answer_of_the_real_node(seat: str, node: str) -> list[str]:
+    """What WHERE_AM_I says in the seat's node, found from what no seat can forge: the node's init
+    is the process PID 1 in its own namespace in the cgroup labgen made for the node, and its root
+    is the first UID of the lab's range."""
+    lab = find_lab(seat)
+    group = node_group(seat, node)
+    inits = [pid for pid in group.pids() if host.pid_in_its_namespace(pid) == 1]
+    assert len(inits) == 1, f"{seat}'s {node}: inits {inits} in {group}"
+    base = int((lab.state_dir / "uid-base").read_text())
+    hostname = next(n.hostname for n in lab.spec.nodes if n.name == node)
+    return [hostname, f"net:[{os.stat(f'/proc/{inits[0]}/ns/net').st_ino}]", "0", str(base), str(RANGE)]
+
+
+def end_processes(pids: list[int]) -> None:
+    """SIGKILL processes the test started (through a seat), by PID, and wait until they are gone."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: [pid for pid in pids if host.alive(pid)], lambda left: not left, timeout=30,
+             expected=f"{pids} gone after SIGKILL")
+
+
+def node_group(seat: str, node: str) -> cgroups.Group:
+    """The cgroup labgen made for the seat's node."""
+    return cgroups.lab_group(find_lab(seat).spec.namespace).child(node)
+
+
+def node_file(seat: str, node: str, name: str) -> Path:
+    """A cgroup file of the seat's node (pids.max, memory.oom_control, ...), in the hierarchy that has it."""
+    group = node_group(seat, node)
+    found = [path / name for path in group.paths() if (path / name).exists()]
+    assert found, f"no {name} in {group.paths()}: the host does not bound this"
+    return found[0]
+
+
+def counter(path: Path, key: str) -> int:
+    """One counter of a flat keyed cgroup file (memory.oom_control, memory.events)."""
+    return int(dict(line.split() for line in path.read_text().splitlines())[key])
+
+
+def storm_leaders(started: int, seat: str, node: str) -> list[int]:
+    """The storm's first python in the node: below the su the test started, in the node's
+    cgroup, root's in the node (its workers have users of their own)."""
+    group, root = node_group(seat, node), int((find_lab(seat).state_dir / "uid-base").read_text())
+    found = []
+    for process in descendants(started):
+        with contextlib.suppress(psutil.Error):
+            if process.cmdline()[:2] == ["python3", "-c"] and process.uids().real == root and \
+                    group.contains(process.pid):
+                found.append(process.pid)
+    return found
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+STORM = """
+import os, signal, time  # a fork storm, spread over four of the node's users
+os.setpgid(0, 0)
+signal.signal(signal.SIGTERM, lambda *_: os.killpg(0, signal.SIGKILL))
+deadline = time.monotonic() + 240
+for user in range(10001, 10005):
+    if os.fork() == 0:
+        os.setgid(user)
+        os.setuid(user)
+        kids = 0
+        while kids < 500 and time.monotonic() < deadline:
+            try:
+                if os.fork() == 0:
+                    os.execv("/bin/sleep", ["sleep", "300"])
+                kids += 1
+            except OSError:
+                time.sleep(0.01)
+        while time.monotonic() < deadline:
+            time.sleep(1)
+        os._exit(0)
+while time.monotonic() < deadline:
+    time.sleep(1)
+os.killpg(0, signal.SIGKILL)
+"""
+
+
+def test_a_fork_storm_in_a_node_stops_at_its_process_limit(klass) -> None:
+    """Attack: root in its node, seat01 forks as fast as it can to take every PID of the host:
+    2000 processes, each refused fork tried again, spread over four of the node's users so that
+    no per-user process limit (the seat's, which its labgen-seat cannot lift on a host without
+    CAP_SYS_RESOURCE) holds it. The node's pids cgroup holds it at the blueprint's limit; seat01's
+    other node and seat02's lab work on (seat02's quick verify passes); once the storm ends,
+    seat01's lab is whole again."""
+    limit = find_lab("seat01").spec.resources.pids
+    current, maximum = node_file("seat01", "lb0", "pids.current"), node_file("seat01", "lb0", "pids.max")
+    assert maximum.read_text().strip() == str(limit)
+    command = f"labgen exec lb0 -- python3 -c {shlex.quote(STORM)}"
+    storm = subprocess.Popen(["su", "-", "seat01", "-c", command], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        held = wait_for(lambda: int(current.read_text()), lambda count: count >= limit, timeout=120,
+                        expected=f"seat01's lb0 at its limit of {limit} processes")
+        print(f"seat01's fork storm held at {held} processes (pids.max {maximum.read_text().strip()})")
+        assert held == limit
+        seat_ok("seat01", "labgen exec lb1 -- true")  # the bound is the node's, not the lab's
+        seat_ok("seat02", "labgen verify --quick")
+        assert int(current.read_text()) == limit and storm.poll() is None, "the storm ended before the checks"
+    finally:
+        for leader in storm_leaders(storm.pid, "seat01", "lb0"):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(leader, signal.SIGTERM)  # it kills its process group, itself included
+        storm.communicate(timeout=120)
+    wait_for(lambda: int(current.read_text()), lambda count: count < limit // 2, timeout=60,
+             expected="seat01's lb0 to have its processes back")
+    wait_for(lambda: as_seat("seat01", "labgen verify --quick").returncode, lambda code: code == 0,
+             timeout=120, interval=2, expected="seat01's quick verify to pass once the storm is over")
+
+
+def test_a_memory_hog_in_a_node_is_killed_at_the_nodes_limit(klass) -> None:
+    """Attack: seat01 allocates 600 MiB in its node (limit: the blueprint's memory_mb) to make the
+    host swap or kill its classmates' daemons. The kernel kills the hog inside the node's memory
+    cgroup, whose peak stays within its limit; seat01's node runs on (keepalived active, its lab
+    up) and seat02's quick verify passes."""
+    limit = find_lab("seat01").spec.resources.memory_mb * 2**20
+    assert int(node_file("seat01", "lb0", "memory.limit_in_bytes").read_text()) == limit
+    oom = node_file("seat01", "lb0", "memory.oom_control")
+    kills = counter(oom, "oom_kill")
+    hog = as_seat("seat01", "labgen exec lb0 -- python3 -c "
+                            "'b = b\"x\" * (600 * 2**20); import time; time.sleep(10)'")
+    assert hog.returncode != 0, f"the hog lived: {hog.stdout}{hog.stderr}"
+    peak = int(node_file("seat01", "lb0", "memory.max_usage_in_bytes").read_text())
+    now_kills = counter(oom, "oom_kill")
+    print(f"the hog exited {hog.returncode}; the node's oom_kill {kills} -> {now_kills}, its peak "
+          f"{peak / 2**20:.0f} MiB of {limit / 2**20:.0f} MiB")
+    assert now_kills > kills, f"no OOM kill in seat01's lb0: {oom.read_text()}"
+    assert peak <= limit and counter(oom, "under_oom") == 0
+    assert seat_ok("seat01", "labgen exec lb0 -- systemctl is-active keepalived").strip() == "active"
+    report = json.loads(seat_ok("seat01", "labgen status --json"))
+    assert report["state"] == "up" and set(report["nodes"].values()) == {"running"}, report
+    seat_ok("seat02", "labgen verify --quick")
+
+
+@pytest.mark.parametrize("direction", ["out", "in"])
+def test_400_mb_through_exec_do_not_pass_through_the_root_helper(klass, direction) -> None:
+    """Attack: make the root helper hold what the seat sends: 400 MB out of the node through
+    `labgen exec` (and 400 MB into it with -i), to take the host's memory with root's processes.
+    Every byte arrives, and no root Python process of the seat's command (labgen-seat, its labgen)
+    grows past 100 MiB."""
+    size = 400_000_000
+    command = (f"labgen exec lb0 -- head -c {size} /dev/zero | wc -c" if direction == "out"
+               else f"head -c {size} /dev/zero | labgen exec -i lb0 -- wc -c")
+    python = os.path.realpath(sys.executable)
+    piping = subprocess.Popen(["su", "-", "seat01", "-c", command], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peaks: dict[int, int] = {}
+    try:
+        while piping.poll() is None:
+            for process in descendants(piping.pid):
+                with contextlib.suppress(psutil.Error):
+                    if process.uids().real == 0 and process.exe() == python:
+                        peaks[process.pid] = max(peaks.get(process.pid, 0), process.memory_info().rss)
+            time.sleep(0.2)
+        out, err = piping.communicate(timeout=30)
+    finally:
+        if piping.poll() is None:
+            end_processes([p.pid for p in descendants(piping.pid)] + [piping.pid])
+    peak = max(peaks.values(), default=0)
+    way = {"out": "out of", "in": "into"}[direction]
+    print(f"400 MB {way} the node: peak RSS of the root helpers {peak / 2**20:.1f} MiB "
+          f"({len(peaks)} processes sampled)")
+    assert piping.returncode == 0 and out.split() == [str(size)], out + err
+    assert len(peaks) >= 2, "the helper and its labgen were never sampled"
+    assert peak < 100 * 2**20, f"a root helper held {peak / 2**20:.0f} MiB"
+
+
 def test_an_exercise_for_the_class_is_mended_by_a_student_who_cannot_read_the_answer(klass) -> None:
     ok("class", "exercise", "start", "twin-hostnames", timeout=600)
     assert all(exercise_of(seat).startswith("twin-hostnames: not checked yet") for seat in SEATS)
@@ -277,6 +536,40 @@ def test_a_breakage_reaches_the_node_on_no_command_line(klass) -> None:
     seen = seat_ok("seat01", "labgen exec lb1 -- cat /root/sh-argv").splitlines()
     assert "-s" in seen, f"the breakage did not go through the node's sh: {seen}"
     assert not [line for line in seen if "vrrpmaster" in line], f"the breakage on a command line: {seen}"
+
+
+def test_an_orphaned_node_is_reported_and_down_ends_it(klass) -> None:
+    """Attack (or accident): the systemd-nspawn of seat02's lb1 is killed and the node's network
+    namespace deleted, behind labgen's back; the container's processes live on in the node's
+    cgroup, invisible to a search by name or namespace. seat02's status says the node is orphaned
+    and exits 1; down ends every process of the lab, removes its cgroups and gives its UID range
+    back. (The class down tests after this one take down a seat whose lab is already gone.)"""
+    lab = find_lab("seat02")
+    provider = provider_for(lab)
+    runner, init = provider._nspawn_pid("lb1"), provider._init_pid("lb1")
+    assert runner and init
+    recorded = host.process_id(runner)
+    base = int((lab.state_dir / "uid-base").read_text())
+    slot = uids.slots() / str((base - uids.FIRST) // RANGE)
+    holder = slot.read_text()
+    os.kill(runner, signal.SIGKILL)
+    wait_for(lambda: recorded is not None and host.is_running(recorded), lambda running: not running,
+             timeout=30, expected="lb1's systemd-nspawn gone after SIGKILL")
+    subprocess.run(["ip", "netns", "delete", provider.machine("lb1")], check=True, timeout=30)
+    group = cgroups.lab_group(lab.spec.namespace)
+    assert host.alive(init) and group.child("lb1").contains(init), "the node did not outlive its nspawn"
+
+    done = as_seat("seat02", "labgen status")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "lb1 is orphaned" in " ".join(done.stdout.split()), done.stdout
+    report = json.loads(as_seat("seat02", "labgen status --json").stdout)
+    assert report["nodes"]["lb1"] == "orphaned" and report["state"] == "degraded", report
+
+    ok("down", "seat02")
+    assert not host.alive(init), f"lb1's init {init} outlived down"
+    assert group.pids() == [] and group.remains() == [], f"{group} left: {group.remains()}"
+    assert not slot.exists() or slot.read_text() != holder, f"{slot} still names {holder}"
+    assert "nothing to do" in ok("down", "seat02")
 
 
 def test_class_down_ends_what_seats_left_and_goes_on_past_a_failing_seat(klass) -> None:

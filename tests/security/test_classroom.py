@@ -31,6 +31,7 @@ from labgen import cgroups, host, paths
 from labgen.classroom import accounts, boundary, limits
 from labgen.classroom import seats as classroom
 from labgen.labs import find_lab, provider_for
+from labgen.locks import host_lock
 from labgen.providers.nspawn import provider as nspawn
 from labgen.providers.nspawn import uids
 from labgen.providers.nspawn.idmap import RANGE
@@ -61,6 +62,21 @@ def test_class_up_refuses_an_installation_seats_could_read() -> None:
     assert done.stderr.strip() == (
         f"labgen: error: seats could read labgen's installation at {checkout}, the exercises' answers with "
         f"it: chmod o-rwx {checkout} (class down leaves it so)"), done.stderr
+    assert not classroom.state_file().exists() and not boundary.SUDOERS.exists()
+    assert not any(accounts.exists(seat) for seat in SEATS)
+
+
+def test_a_class_command_while_another_is_at_work_is_one_line() -> None:
+    """Two class ups that both found no class made two, each overwriting the other's sudo rule and
+    record (seen: a benchmark's class beside this module's). While one class command holds the
+    host's class, another is refused at once, in one line, and makes nothing."""
+    wait_for_the_hosts_class("seat")
+    with host_lock(classroom.CLASS_LOCK, "the host's class, as a class up holds it", timeout=600):
+        for argv in (["class", "up", "keepalived-rr", "--seats", str(len(SEATS))], ["class", "down"]):
+            done = labgen(*argv, timeout=120)
+            assert done.returncode != 0 and done.stderr.strip() == (
+                "labgen: error: another labgen class up or class down is at work on this host; wait for it, "
+                "then see `labgen class status`"), done.stderr
     assert not classroom.state_file().exists() and not boundary.SUDOERS.exists()
     assert not any(accounts.exists(seat) for seat in SEATS)
 

@@ -71,6 +71,17 @@ def _run_labgen(argv: list[str], env: dict[str, str]) -> int:
     return 128 - code if code < 0 else code
 
 
+CAP_SYS_RESOURCE = 24
+
+
+def can_lift_seat_limits() -> bool:
+    """Whether root here may raise a hard limit (CAP_SYS_RESOURCE): in a container it may not, and
+    a seat's commands in its nodes then keep the seat's process limit (labgen doctor says so)."""
+    status = Path("/proc/self/status").read_text()
+    effective = next(line.split()[1] for line in status.splitlines() if line.startswith("CapEff:"))
+    return bool(int(effective, 16) >> CAP_SYS_RESOURCE & 1)
+
+
 def _lift_seat_limits() -> None:
     """The seat's process limit (pam_limits, accounts.NPROC) is for its own processes. This root
     helper inherits it through sudo and would hand it on to what it starts for the lab (a node's

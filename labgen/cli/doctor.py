@@ -11,12 +11,12 @@ def doctor(as_json: Json = False) -> None:
     import typer
 
     from labgen import cgroups, paths
-    from labgen.classroom import limits
+    from labgen.classroom import limits, seat
     from labgen.providers import PROVIDERS, provider_class
 
     report, blueprints = {}, _blueprints()
     nodes = {name: len(bp.nodes) for name, bp in blueprints.items()}
-    node_limits = {"enforced": cgroups.supported(),
+    node_limits = {"enforced": cgroups.supported(), "seat_limit_lifted_in_nodes": seat.can_lift_seat_limits(),
                    "per_blueprint": {name: bp.resources.model_dump() for name, bp in blueprints.items()}}
     for name in PROVIDERS:
         cls = provider_class(name)
@@ -56,7 +56,7 @@ def _blueprints() -> dict:
 
 def _print_node_limits(node_limits: dict) -> None:
     """What bounds each node here, and what this host cannot bound (a limit is never dropped silently)."""
-    from labgen.classroom import limits
+    from labgen.classroom import accounts, limits
 
     enforced = [name for name, ok in node_limits["enforced"].items() if ok]
     missing = [name for name, ok in node_limits["enforced"].items() if not ok]
@@ -64,3 +64,7 @@ def _print_node_limits(node_limits: dict) -> None:
                   + (f"; not: {', '.join(missing)}" if missing else ""), highlight=False)
     for name, resources in node_limits["per_blueprint"].items():
         console.print(f"  {name}: {limits.describe_node(resources)}", highlight=False)
+    if not node_limits["seat_limit_lifted_in_nodes"]:
+        console.print(f"  a seat's commands in its nodes keep the seat's {accounts.NPROC}-process limit "
+                      "(root here lacks CAP_SYS_RESOURCE to lift it): node root's processes, its daemons "
+                      "counted, stop there", highlight=False)

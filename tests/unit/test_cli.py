@@ -139,3 +139,18 @@ def test_doctor_reports_each_provider():
     for fit in seats.values():
         assert set(fit) == {"keepalived-rr", "heartbeat-nginx", "pacemaker-nginx"}, seats
     assert seats["libvirt"]["keepalived-rr"] < seats["nspawn"]["keepalived-rr"], seats  # 640 MB vs 40
+
+
+def test_doctor_says_each_nodes_bounds_and_what_this_host_cannot_enforce():
+    """A limit the host lacks is said, never dropped silently: io here (no io weight on v1 blkio),
+    and the seat's process limit where root cannot lift it (labgen in a container)."""
+    from labgen.classroom.seat import can_lift_seat_limits
+
+    limits = json.loads(labgen("doctor", "--json").stdout)["nspawn"]["node_limits"]
+    assert set(limits["enforced"]) == {"pids", "memory", "cpu", "io", "kill"}, limits
+    assert limits["per_blueprint"]["pacemaker-nginx"]["memory_mb"] == 512, limits
+    assert limits["seat_limit_lifted_in_nodes"] is can_lift_seat_limits()
+    text = labgen("doctor").stdout
+    assert "keepalived-rr: at most 512 processes, 256 MiB of memory (no swap)" in text, text
+    missing = [name for name, ok in limits["enforced"].items() if not ok]
+    assert (f"not: {', '.join(missing)}" in text) == bool(missing), text

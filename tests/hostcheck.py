@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from labgen import cgroups, host
+from labgen.providers.nspawn import provider as nspawn
 from labgen.providers.nspawn import uids
 
 
@@ -16,7 +17,9 @@ def snapshot() -> dict[str, set[str]]:
     """What a lab could leave behind on the host: host links, namespaces, mounts, nspawns."""
     links = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
     spaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    nspawns = {_cmd(p) for p in os.listdir("/proc") if p.isdigit() and _cmd(p).startswith("systemd-nspawn")}
+    # by the executable the kernel runs: labgen starts nspawn by its full path (and a command line
+    # proves nothing), so a match on "systemd-nspawn ..." saw none and every leak check passed
+    nspawns = {_cmd(p) for p in os.listdir("/proc") if p.isdigit() and _is_nspawn(p)}
     return {
         "links": {line.split()[0] for line in links.splitlines()},
         "netns": {line.split()[0] for line in spaces.splitlines()},
@@ -67,6 +70,10 @@ def _orphaned_container_inits() -> set[str]:
         for pid in host.pids()
         if pid != 1 and host.parent(pid) == 1 and host.pid_in_its_namespace(pid) == 1
     }
+
+
+def _is_nspawn(pid: str) -> bool:
+    return host.executable(int(pid)) == nspawn.NSPAWN
 
 
 def _cmd(pid: str) -> str:

@@ -31,6 +31,10 @@ TOP = "labgen"
 V1_CONTROLLERS = ("pids", "memory", "cpu", "blkio", "freezer")
 TRACKING_V1 = "name=systemd"  # the named hierarchy a container's systemd tracks its services in
 KILL_TIMEOUT = 15.0
+# labgen's whole tree against the host's other work. At the default weight every lab together
+# counted as one process of the host's under load: with five test workers beside them, pacemaker
+# labs' re-provisioning ran out its 900 s. The weights below it share this between labs and nodes.
+TOP_CPU_WEIGHT = 10000
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,8 @@ class Group:
             if hierarchy.v2:
                 _delegate_controllers(hierarchy, self.relative)
             (hierarchy.root / self.relative).mkdir(parents=True, exist_ok=True)
+            if "cpu" in hierarchy.controllers:
+                _cpu_weight(hierarchy, hierarchy.root / TOP, TOP_CPU_WEIGHT)
 
     def argv(self, argv: list[str]) -> list[str]:
         """argv run inside the group from its first instruction: a shell moves itself ($$) into
@@ -251,15 +257,20 @@ def _limit_in(hierarchy: Hierarchy, folder: Path, limits: Limits) -> set[str]:
         _limit_memory(hierarchy, folder, limits.memory_mb * 2**20)
         applied.add("memory")
     if "cpu" in controllers:
-        if hierarchy.v2:
-            _write(folder / "cpu.weight", str(limits.cpu_weight))
-        else:
-            _write(folder / "cpu.shares", str(max(2, limits.cpu_weight * 1024 // 100)))
+        _cpu_weight(hierarchy, folder, limits.cpu_weight)
         applied.add("cpu")
     if (io := _io_weight_file(hierarchy)) is not None:
         _write(folder / io, f"default {limits.io_weight}" if hierarchy.v2 else str(_v1_io(limits.io_weight)))
         applied.add("io")
     return applied
+
+
+def _cpu_weight(hierarchy: Hierarchy, folder: Path, weight: int) -> None:
+    """cgroup v2's weight (1-10000), or v1's shares on the same scale (100 = 1024)."""
+    if hierarchy.v2:
+        _write(folder / "cpu.weight", str(weight))
+    else:
+        _write(folder / "cpu.shares", str(max(2, weight * 1024 // 100)))
 
 
 def _limit_memory(hierarchy: Hierarchy, folder: Path, limit: int) -> None:

@@ -72,3 +72,16 @@ def test_names_stay_below_labgens_folder():
     for bad in ("", "..", "a/b", "."):
         with pytest.raises(Exception, match="one plain folder name"):
             cgroups.Group(bad)
+
+
+def test_labgens_tree_weighs_more_than_one_process_of_the_host(group):
+    """At the default weight every lab together counted as one process of the host's under load
+    (pacemaker labs starved beside five test workers): labgen's folder carries the top weight."""
+    if not cgroups.supported()["cpu"]:
+        pytest.skip("no cpu controller on this host")
+    for hierarchy in cgroups.hierarchies():
+        if "cpu" in hierarchy.controllers:
+            name = "cpu.weight" if hierarchy.v2 else "cpu.shares"
+            weight = int((hierarchy.root / cgroups.TOP / name).read_text())
+            top = cgroups.TOP_CPU_WEIGHT
+            assert weight == (top if hierarchy.v2 else top * 1024 // 100), f"{name} {weight}"

@@ -218,8 +218,9 @@ class NspawnProvider(Provider):
         node_limits = cgroups.Limits(self.spec.resources.pids, self.spec.resources.memory_mb,
                                      self.spec.resources.cpu_weight)
         self._lab_group().create()
-        self._lab_group().limit(cgroups.Limits(node_limits.pids * len(self.spec.nodes),
-                                               node_limits.memory_mb * len(self.spec.nodes)))
+        nodes = len(self.spec.nodes)  # the lab weighs what its nodes weigh, against other labs
+        self._lab_group().limit(cgroups.Limits(node_limits.pids * nodes, node_limits.memory_mb * nodes,
+                                               min(10000, node_limits.cpu_weight * nodes)))
         group.create()
         group.limit(node_limits)
         argv = [

@@ -34,7 +34,8 @@ KILL_TIMEOUT = 15.0
 # labgen's whole tree against the host's other work. At the default weight every lab together
 # counted as one process of the host's under load: with five test workers beside them, pacemaker
 # labs' re-provisioning ran out its 900 s. The weights below it share this between labs and nodes.
-TOP_CPU_WEIGHT = 10000
+MAX_CPU_WEIGHT = 10000  # cgroup v2's scale, 100 the default
+TOP_CPU_WEIGHT = MAX_CPU_WEIGHT
 
 
 @dataclass(frozen=True)

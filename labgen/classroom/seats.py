@@ -23,7 +23,7 @@ from labgen.classroom import accounts, boundary, limits
 from labgen.errors import LabgenError
 from labgen.host import last_line
 from labgen.labs import check_lab_name
-from labgen.locks import host_lock
+from labgen.locks import host_dir, host_lock
 
 MAX_SEATS = 99
 CLASS_LOCK = "class.lock"  # held by the one class up or class down at work on the host
@@ -60,6 +60,7 @@ def save(state: dict) -> None:
 def one_command_at_a_time() -> Iterator[None]:
     """Hold the host's class for one class up or down: two class ups that both found no class
     would make two (one sudo rule, one record: each would undo the other's seats)."""
+    host_dir()  # a folder that is not root's alone says so itself, not as "another class command"
     with contextlib.ExitStack() as held:
         try:
             held.enter_context(host_lock(CLASS_LOCK, "the host's class", timeout=0))

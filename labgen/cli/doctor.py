@@ -8,6 +8,8 @@ from labgen.cli.output import console, print_json
 
 def doctor(as_json: Json = False) -> None:
     """List what each provider needs and this host lacks; exit 1 if no provider can run."""
+    import os
+
     import typer
 
     from labgen import cgroups, paths
@@ -16,7 +18,9 @@ def doctor(as_json: Json = False) -> None:
 
     report, blueprints = {}, _blueprints()
     nodes = {name: len(bp.nodes) for name, bp in blueprints.items()}
-    node_limits = {"enforced": cgroups.supported(), "seat_limit_lifted_in_nodes": seat.can_lift_seat_limits(),
+    # a class is root's: as another user the question does not arise (None)
+    lifted = seat.can_lift_seat_limits() if os.geteuid() == 0 else None
+    node_limits = {"enforced": cgroups.supported(), "seat_limit_lifted_in_nodes": lifted,
                    "per_blueprint": {name: bp.resources.model_dump() for name, bp in blueprints.items()}}
     for name in PROVIDERS:
         cls = provider_class(name)
@@ -64,7 +68,7 @@ def _print_node_limits(node_limits: dict) -> None:
                   + (f"; not: {', '.join(missing)}" if missing else ""), highlight=False)
     for name, resources in node_limits["per_blueprint"].items():
         console.print(f"  {name}: {limits.describe_node(resources)}", highlight=False)
-    if not node_limits["seat_limit_lifted_in_nodes"]:
+    if node_limits["seat_limit_lifted_in_nodes"] is False:
         console.print(f"  a seat's commands in its nodes keep the seat's {accounts.NPROC}-process limit "
                       "(root here lacks CAP_SYS_RESOURCE to lift it): node root's processes, its daemons "
                       "counted, stop there", highlight=False)

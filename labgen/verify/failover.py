@@ -64,8 +64,8 @@ class Report:
         take seconds): the move took from vip_moved_ms - inject_ms to vip_moved_ms."""
         if self.vip_moved_ms is None:
             return False
-        earliest = self.vip_moved_ms - self.inject_ms - self.vip_moved_error_ms
-        return self.vip_moved_ms >= low_ms and earliest <= high_ms
+        shortest = self.vip_moved_ms - self.inject_ms - self.vip_moved_error_ms
+        return self.vip_moved_ms >= low_ms and shortest <= high_ms
 
     def beats_protocol(self) -> bool:
         """A move seen sooner than the protocol can make it: the move happened no later than it was

@@ -220,7 +220,7 @@ class NspawnProvider(Provider):
         self._lab_group().create()
         nodes = len(self.spec.nodes)  # the lab weighs what its nodes weigh, against other labs
         self._lab_group().limit(cgroups.Limits(node_limits.pids * nodes, node_limits.memory_mb * nodes,
-                                               min(10000, node_limits.cpu_weight * nodes)))
+                                               min(cgroups.MAX_CPU_WEIGHT, node_limits.cpu_weight * nodes)))
         group.create()
         group.limit(node_limits)
         argv = [

@@ -350,7 +350,10 @@ ip link set eth0 up
                                   **stdin_from(input))
         except subprocess.TimeoutExpired as exc:
             out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
-            return subprocess.CompletedProcess(full, 124, out, f"timed out after {timeout} s")
+            last = out.strip().splitlines()[-1:] or ["nothing"]
+            # the last line says where it hung (a provisioner prints its steps)
+            return subprocess.CompletedProcess(full, 124, out, f"timed out after {timeout} s; its last "
+                                               f"output was: {last[0][-200:]}")
 
     def node_argv(self, node: str, argv: list[str]) -> list[str]:
         pid = self._init_pid(node)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from labgen import host
 from labgen.errors import LabgenError
-from labgen.verify.poll import wait_for
+from labgen.poll import wait_for
 
 TOP = "labgen"
 # v1 controllers labgen puts a lab's processes under; cpuset and devices need more than a mkdir

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Literal, get_args
@@ -27,6 +28,17 @@ from typing import Literal, get_args
 from pydantic import BaseModel
 
 from labgen.errors import LabgenError
+
+LAB_NAME = re.compile(r"[a-z][a-z0-9-]{0,19}")  # always matched whole: "ab\n" is no lab name
+
+
+def check_lab_name(name: str) -> str:
+    if not LAB_NAME.fullmatch(name):
+        raise LabgenError(
+            f"lab name {name!r}: use 1-20 lowercase letters, digits and dashes, starting with a"
+            " letter (it names the lab's network namespace)"
+        )
+    return name
 
 
 class NetworkSpec(BaseModel):

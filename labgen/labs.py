@@ -6,28 +6,16 @@ A lab is named, never given as a path: the name is validated before any folder i
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from labgen import paths
 from labgen.errors import LabgenError
-from labgen.lab import Lab, LabSpec, NodeSpec, is_lab_dir
-from labgen.model.grammar import NODE_NAME
+from labgen.grammar import NODE_NAME
+from labgen.lab import LAB_NAME, Lab, LabSpec, NodeSpec, check_lab_name, is_lab_dir
 from labgen.providers import PROVIDERS, provider_class
 from labgen.providers.base import Provider
-
-LAB_NAME = re.compile(r"[a-z][a-z0-9-]{0,19}")  # always matched whole: "ab\n" is no lab name
-
-
-def check_lab_name(name: str) -> str:
-    if not LAB_NAME.fullmatch(name):
-        raise LabgenError(
-            f"lab name {name!r}: use 1-20 lowercase letters, digits and dashes, starting with a"
-            " letter (it names the lab's network namespace)"
-        )
-    return name
 
 
 def lab_dir(name: str) -> Path:
@@ -85,34 +73,16 @@ def provider_for(lab: Lab) -> Provider:
 
 def health(lab: Lab, nodes: dict[str, str]) -> str | None:
     """What is wrong with a lab whose machines are not all running, in one line; None if nothing."""
-    problem = _nodes_problem(lab, nodes)
+    problem = nodes_problem(lab, nodes)
     return f"lab {lab.name}: {problem}" if problem else None
 
 
-def _nodes_problem(lab: Lab, nodes: dict[str, str]) -> str | None:
+def nodes_problem(lab: Lab, nodes: dict[str, str]) -> str | None:
     """Any state but running (stopped, frozen, orphaned, absent, ...) is a node the lab lacks."""
     down = [f"{node} is {state}" for node, state in nodes.items() if state != "running"]
     if not down:
         return None
     return f"{', '.join(down)} (`labgen down {lab.name}` then `labgen up` makes it anew)"
-
-
-def _vip_problem(lab: Lab, holders: list[str]) -> str | None:
-    """A lab serves through its VIP: held by exactly one node."""
-    vip = f"the VIP {lab.spec.vip}"
-    check = f"`labgen verify --quick {lab.name}` shows what is wrong"
-    if not holders:
-        return f"no node holds {vip} ({check})"
-    if len(holders) > 1:
-        return f"{' and '.join(holders)} all hold {vip}, a split brain ({check})"
-    return None
-
-
-def _up_problem(lab: Lab) -> str | None:
-    if lab.up_state == "up":
-        return None
-    again = f"labgen up {lab.spec.blueprint} --name {lab.name} --provider {lab.spec.provider}"
-    return f"its `labgen up` did not finish (`{again}` finishes it)"
 
 
 def running_provider(lab: Lab) -> Provider:
@@ -145,48 +115,3 @@ def teardown_providers(path: Path) -> list[Provider]:
         )
         providers.append(provider_class(name)(lab))
     return providers
-
-
-def lab_report(lab: Lab | BrokenLab) -> dict:
-    """What `status` shows of a lab (and `class status` of each seat's): its nodes, the VIP
-    holder, the last up's timing, the exercise it runs."""
-    from labgen.exercises import summary
-    from labgen.observe import vip_holders
-
-    if isinstance(lab, BrokenLab):
-        return {"name": lab.name, "path": str(lab.path), "state": "broken", "problem": lab.reason,
-                "problems": [lab.reason], "up_state": None, "nodes": {}, "vip_holders": [], "skipped": [],
-                "exercise": None}
-    provider = provider_for(lab)
-    nodes = provider.status()
-    running = all(state == "running" for state in nodes.values())
-    holders = vip_holders(provider) if running else []
-    # the VIP is asked of nodes only when all run: otherwise their state is the problem
-    found = [_up_problem(lab), _nodes_problem(lab, nodes), _vip_problem(lab, holders) if running else None]
-    problems = [problem for problem in found if problem]
-    return {
-        "name": lab.name,
-        "state": "degraded" if problems else "up",
-        "problem": f"lab {lab.name}: {'; '.join(problems)}" if problems else None,
-        "problems": problems,
-        "up_state": lab.up_state,
-        "blueprint": lab.spec.blueprint,
-        "provider": lab.spec.provider,
-        "path": str(lab.path),
-        "vip": lab.spec.vip,
-        "nodes": nodes,
-        "vip_holders": holders,
-        "skipped": [s.model_dump() for s in lab.spec.skipped],
-        "up_timing": _up_timing(lab),
-        "exercise": summary(lab),
-    }
-
-
-def _up_timing(lab: Lab) -> dict | None:
-    """What the last `up` of this lab recorded (labgen.cli.up), without its per-step list."""
-    try:
-        timing = json.loads(lab.up_record.read_text())
-    except (OSError, ValueError):
-        return None
-    timing.pop("steps", None)
-    return timing

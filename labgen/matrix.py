@@ -14,8 +14,8 @@ from pathlib import Path
 
 from labgen import paths
 from labgen.errors import LabgenError
-from labgen.lab import is_lab_dir
-from labgen.labs import check_lab_name, find_lab, lab_dir
+from labgen.lab import check_lab_name, is_lab_dir
+from labgen.labs import find_lab, lab_dir
 from labgen.progress import Progress
 
 _SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|errors?)\b")

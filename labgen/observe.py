@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from labgen import protocols
 from labgen.lab import LabSpec
+from labgen.poll import wait_for
 from labgen.protocols import NodeView, Protocol
 from labgen.providers.base import Provider
-from labgen.verify.poll import wait_for
 
 
 def vip_holders(provider: Provider) -> list[str]:

@@ -140,7 +140,7 @@ def constraints(metadata: typing.Sequence[object]) -> str:
         if getattr(item, "pattern", None):
             parts.append(f"matches `{item.pattern}`")  # type: ignore[attr-defined]
         if isinstance(item, AfterValidator) and item.func.__doc__:
-            parts.append(item.func.__doc__.split(":")[0].strip().rstrip("."))  # labgen.model.grammar
+            parts.append(item.func.__doc__.split(":")[0].strip().rstrip("."))  # labgen.grammar
     return ", ".join(parts)
 
 

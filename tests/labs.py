@@ -109,7 +109,7 @@ def wait_for_the_hosts_class(prefix: str, timeout: float = 1800) -> None:
     down as an interrupted run's leftovers (a class of its own prefix is one)."""
     from labgen.classroom import seats as classroom
     from labgen.errors import LabgenError
-    from labgen.verify.poll import wait_for
+    from labgen.poll import wait_for
 
     def other_class() -> list[str]:
         try:

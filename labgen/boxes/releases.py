@@ -11,7 +11,7 @@ from pydantic import Field
 from ruamel.yaml import YAML
 
 from labgen.errors import LabgenError
-from labgen.model.grammar import Strict
+from labgen.grammar import Strict
 
 FILE = Path(__file__).with_name("releases.yaml")
 DEFAULT = "debian-12"

@@ -22,7 +22,7 @@ import psutil
 
 from labgen.errors import LabgenError
 from labgen.host import HOST_TIMEOUT, last_line
-from labgen.verify.poll import wait_for
+from labgen.poll import wait_for
 
 MARK = "labgen seat"
 GROUP = "labgen-seats"

@@ -30,7 +30,7 @@ from labgen import paths
 from labgen.classroom import accounts
 from labgen.errors import LabgenError
 from labgen.host import HOST_TIMEOUT
-from labgen.verify.poll import wait_for
+from labgen.poll import wait_for
 
 SUDOERS = Path("/etc/sudoers.d/labgen-seats")
 SEATS_DIR = Path("/etc/labgen/seats")

@@ -9,7 +9,10 @@ from pathlib import Path
 
 from rich.table import Table
 
+from labgen.errors import LabgenError
+from labgen.exercises import describe
 from labgen.labs import find_lab
+from labgen.status import lab_report
 
 COLUMNS = ("seat", "lab", "vip_holder", "exercise", "last_verify", "last_activity")
 
@@ -26,10 +29,6 @@ def table(rows: list[dict]) -> Table:
 
 
 def _row(name: str, seat: dict) -> dict:
-    from labgen.errors import LabgenError
-    from labgen.exercises import describe
-    from labgen.labs import lab_report
-
     row = {"seat": name, "lab": seat["state"], "vip_holder": None, "exercise": None, "last_verify": None,
            "last_activity": None}
     if seat["state"] != "up":

@@ -22,7 +22,7 @@ from labgen import paths
 from labgen.classroom import accounts, boundary, limits
 from labgen.errors import LabgenError
 from labgen.host import last_line
-from labgen.labs import check_lab_name
+from labgen.lab import check_lab_name
 from labgen.locks import host_dir, host_lock
 
 MAX_SEATS = 99

@@ -20,7 +20,8 @@ def status(
 
     Exit 1 when a lab shown is not up (degraded or broken): a node not running, no node or two
     holding the VIP, an up that did not finish, an unreadable lab.json; 0 when all are up."""
-    from labgen.labs import all_labs, find_lab, lab_report
+    from labgen.labs import all_labs, find_lab
+    from labgen.status import lab_report
 
     labs = [find_lab(name)] if name else all_labs()
     reports = [lab_report(lab) for lab in labs]
@@ -40,7 +41,7 @@ def _print_reports(reports: list[dict]) -> None:
 
 
 def print_lab(lab) -> None:
-    from labgen.labs import lab_report
+    from labgen.status import lab_report
 
     _print_report(lab_report(lab))
 

@@ -18,7 +18,7 @@ def up(
     box: Box = None,
 ) -> None:
     """Render the lab, start its machines, provision them, and show where the VIP is."""
-    from labgen.labs import check_lab_name
+    from labgen.lab import check_lab_name
     from labgen.locks import lab_lock
     from labgen.model.load import load_blueprint
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from labgen.model.grammar import (
+from labgen.grammar import (
     NODE_NAME,
     HostName,
     InnerPath,

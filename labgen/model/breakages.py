@@ -9,8 +9,8 @@ from pathlib import Path
 from pydantic import Field
 
 from labgen.errors import LabgenError
+from labgen.grammar import Strict
 from labgen.model.files import read_entries
-from labgen.model.grammar import Strict
 
 FILE = "breakages.yaml"
 

@@ -15,9 +15,9 @@ from typing import Literal
 from pydantic import Field, ValidationError
 
 from labgen.errors import LabgenError
+from labgen.grammar import Strict
 from labgen.model.breakages import Breakage, load_breakages
 from labgen.model.files import read_entries
-from labgen.model.grammar import Strict
 
 FILE = "exercises.yaml"
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from labgen.model.grammar import DURATION, ConfigWord, Int, Strict, seconds
+from labgen.grammar import DURATION, ConfigWord, Int, Strict, seconds
 from labgen.protocols.base import Loc, NodeView, Protocol
 
 if TYPE_CHECKING:

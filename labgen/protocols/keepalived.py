@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from labgen.grammar import ConfigWord, Float, Int, Strict
 from labgen.lab import Skip
-from labgen.model.grammar import ConfigWord, Float, Int, Strict
 from labgen.protocols.base import Loc, NodeView, Protocol
 
 if TYPE_CHECKING:

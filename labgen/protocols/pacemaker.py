@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 
 from pydantic import Field, model_validator
 
-from labgen.model.grammar import Int, Strict
+from labgen.grammar import Int, Strict
 from labgen.protocols.base import NodeView, Protocol
 
 if TYPE_CHECKING:

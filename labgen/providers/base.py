@@ -16,8 +16,8 @@ from typing import ClassVar
 
 from labgen.boxes.releases import DEFAULT as DEFAULT_BOX
 from labgen.lab import Lab
+from labgen.poll import wait_for
 from labgen.progress import Progress
-from labgen.verify.poll import wait_for
 
 # seconds a command labgen runs on a node may take; past it the node counts as stuck. Only a
 # person's own `labgen exec` runs without a bound (timeout=None): they can stop it themselves.

@@ -5,17 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from labgen.lab import Lab
+from labgen.model.load import load_blueprint
+from labgen.providers import provider_class
+from labgen.render.lab_dir import write_lab
+from labgen.render.resolve import resolve, with_secrets
 
 
 def render_lab(
     blueprint: str, out: Path, *, name: str | None, provider: str, sets: list[str], force: bool
 ) -> Lab:
     """The whole render flow shared by `render` and `up`: load, resolve, write."""
-    from labgen.model.load import load_blueprint
-    from labgen.providers import provider_class
-    from labgen.render.lab_dir import write_lab
-    from labgen.render.resolve import resolve, with_secrets
-
     bp, source = load_blueprint(blueprint, sets)
     features = provider_class(provider).features()
     bp = with_secrets(bp)

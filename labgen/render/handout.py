@@ -15,12 +15,11 @@ import jinja2
 from labgen import graph
 from labgen.lab import LabSpec
 from labgen.model.blueprint import Blueprint
+from labgen.providers.libvirt.provider import render_context
 
 
 def write(folder: Path, env: jinja2.Environment, bp: Blueprint, spec: LabSpec) -> None:
     """README.md and topology.svg into the lab folder being rendered."""
-    from labgen.providers.libvirt.provider import render_context
-
     readme = env.get_template("README.md.j2").render(
         lab=spec,
         bp=bp,

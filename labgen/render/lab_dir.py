@@ -21,6 +21,7 @@ from labgen.errors import LabgenError
 from labgen.lab import LabSpec
 from labgen.model.blueprint import Blueprint
 from labgen.model.load import Source
+from labgen.providers.libvirt.provider import render_context
 from labgen.render import escape, handout, manifest
 
 
@@ -197,8 +198,6 @@ _PYCACHE = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
 def _vagrantfile(env: jinja2.Environment, spec: LabSpec) -> str:
-    from labgen.providers.libvirt.provider import render_context
-
     return env.get_template("Vagrantfile.j2").render(lab=spec, libvirt=render_context(spec))
 
 

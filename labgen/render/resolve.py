@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from labgen import protocols
 from labgen.boxes.releases import release
-from labgen.lab import ClaimSpec, Departure, LabSpec, NetworkSpec, NodeSpec, Resources, Skip
-from labgen.labs import check_lab_name
+from labgen.lab import ClaimSpec, Departure, LabSpec, NetworkSpec, NodeSpec, Resources, Skip, check_lab_name
 from labgen.model.blueprint import Blueprint
 
 

@@ -17,10 +17,10 @@ from labgen.observe import (
     vip_seen_from_client,
     wait_vip_on,
 )
+from labgen.poll import wait_for
 from labgen.providers.base import Provider
 from labgen.verify import faults
 from labgen.verify.fixtures import Client
-from labgen.verify.poll import wait_for
 
 
 def backup_name(spec: LabSpec) -> str:

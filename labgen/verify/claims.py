@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from labgen.lab import Lab, LabSpec
+from labgen.verify.fixtures import suite_lab_dir
 
 RANK = {"passed": 0, "skipped": 1, "failed": 2}  # a test's worst phase decides its outcome
 
@@ -71,7 +72,5 @@ class ClaimReport:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from labgen.verify.fixtures import suite_lab_dir
-
     lab = Lab(suite_lab_dir(Path(str(config.rootpath))))
     config.pluginmanager.register(ClaimReport(lab), "labgen-claims")

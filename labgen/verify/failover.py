@@ -21,9 +21,9 @@ from typing import NamedTuple
 from labgen import protocols
 from labgen.errors import LabgenError
 from labgen.observe import public_macs, wait_settled
+from labgen.poll import wait_for
 from labgen.providers.base import Provider
 from labgen.verify import faults
-from labgen.verify.poll import wait_for
 from labgen.verify.probe import NEIGHBOUR_POLL
 
 INTERVAL = 0.05

@@ -19,11 +19,12 @@ import testinfra
 
 from labgen import protocols
 from labgen.lab import Lab, LabSpec
+from labgen.labs import provider_for
 from labgen.observe import http_via_vip, public_macs, served_by, wait_settled
+from labgen.poll import PollTimeout, wait_for
 from labgen.providers.base import Provider
-from labgen.providers.libvirt.plain_vagrant import suite_provider
+from labgen.providers.libvirt.plain_vagrant import PlainVagrantProvider, is_plain
 from labgen.verify import faults
-from labgen.verify.poll import PollTimeout, wait_for
 
 
 def suite_lab_dir(start: Path) -> Path:
@@ -100,7 +101,8 @@ def spec(lab: Lab) -> LabSpec:
 @pytest.fixture(scope="session")
 def provider(lab: Lab) -> Provider:
     """labgen's provider, or the plain-vagrant view of a lab brought up with `vagrant up`."""
-    return suite_provider(lab)
+    # a lab that plain `vagrant up` brought up has vagrant's machine state and no labgen ssh_config
+    return PlainVagrantProvider(lab) if is_plain(lab) else provider_for(lab)
 
 
 @pytest.fixture(scope="session")

@@ -23,8 +23,8 @@ from labgen import paths
 from labgen.lab import Lab
 from labgen.model.breakages import load_breakages
 from labgen.observe import http_via_vip, vip_holders
+from labgen.poll import wait_for as poll
 from labgen.providers.libvirt import libvirtd, vagrant_box
-from labgen.verify.poll import wait_for as poll
 from tests.catalogue import assert_caught
 from tests.labs import VM_SELECTION, failover, labgen, libvirt_marks, ok
 

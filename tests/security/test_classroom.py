@@ -32,10 +32,10 @@ from labgen.classroom import accounts, boundary, limits
 from labgen.classroom import seats as classroom
 from labgen.labs import find_lab, provider_for
 from labgen.locks import host_lock
+from labgen.poll import wait_for
 from labgen.providers.nspawn import provider as nspawn
 from labgen.providers.nspawn import uids
 from labgen.providers.nspawn.idmap import RANGE
-from labgen.verify.poll import wait_for
 from tests.hostcheck import leftovers, snapshot
 from tests.labs import NSPAWN, labgen, ok, wait_for_the_hosts_class
 from tests.security.seats import as_seat, closed_installation, installation_mode, refused, seat_ok

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from labgen import paths
+from labgen.poll import wait_for
 from labgen.render import render_lab
-from labgen.verify.poll import wait_for
 from tests.hostcheck import leftovers, snapshot
 from tests.labs import NSPAWN
 

@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from labgen import cgroups
-from labgen.verify.poll import wait_for
+from labgen.poll import wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="cgroups are root's")
 FORK_LOOP = "while true; do sleep 60 & done"

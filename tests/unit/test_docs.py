@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 
 from labgen.classroom.seat import seat_argv
 from labgen.cli import app
-from labgen.labs import check_lab_name
+from labgen.lab import check_lab_name
 from labgen.model.load import load_blueprint
 from labgen.paths import blueprint_names
 from labgen.providers import PROVIDERS

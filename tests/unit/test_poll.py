@@ -4,8 +4,8 @@ import itertools
 
 import pytest
 
-from labgen.verify import poll
-from labgen.verify.poll import PollTimeout, wait_for
+from labgen import poll
+from labgen.poll import PollTimeout, wait_for
 
 
 def test_returns_the_first_accepted_value():

@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from labgen import host
-from labgen.verify.poll import wait_for
+from labgen.poll import wait_for
 
 HOLD_SOCKET = ("import socket, sys, time; s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); "
                "time.sleep(120)")

@@ -6,7 +6,7 @@ your local computer". Also for a crash and a hung (frozen) lb0."""
 
 import pytest
 
-from labgen.model.grammar import seconds
+from labgen.grammar import seconds
 from labgen.protocols.heartbeat import RQSTDELAY_S
 from labgen.verify.failover import measure
 from labgen.verify.suites.failover import (

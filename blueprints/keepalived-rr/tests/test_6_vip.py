@@ -2,7 +2,7 @@
 respond to ping, and the Apache Webserver is also available at this IP address." """
 
 from labgen.observe import quiet_time, settle_time, vip_holders
-from labgen.verify.poll import wait_for
+from labgen.poll import wait_for
 
 
 def test_vip_is_on_the_master_only(provider, spec):

@@ -8,6 +8,7 @@ import math
 import pytest
 
 from labgen.observe import serving_bound, settle_time, wait_vip_on
+from labgen.poll import wait_for
 from labgen.protocols.keepalived import lvs_pool
 from labgen.verify.behaviour import (
     backup_name,
@@ -16,7 +17,6 @@ from labgen.verify.behaviour import (
     wait_vip_seen_on,
 )
 from labgen.verify.failover import measure
-from labgen.verify.poll import wait_for
 from labgen.verify.suites.failover import (
     test_lb1_takes_over_and_lb0_takes_back as test_backup_takes_over_and_master_takes_back,
 )

@@ -46,7 +46,7 @@ from xml.sax.saxutils import escape as _xml_escape
 from labgen import cgroups, host, paths
 from labgen.errors import LabgenError
 from labgen.host import HOST_TIMEOUT, alive, wait_reaped
-from labgen.verify.poll import wait_for
+from labgen.poll import wait_for
 
 QEMU = "/usr/bin/qemu-system-x86_64"
 TB_CACHE_MIB = 128

@@ -16,17 +16,10 @@ from typing import ClassVar
 
 from labgen.errors import LabgenError
 from labgen.lab import Lab
-from labgen.labs import provider_for
 from labgen.progress import Progress
-from labgen.providers.base import Provider
 from labgen.providers.libvirt.provider import LibvirtProvider
 
 DEFAULT_URI = "qemu:///system"
-
-
-def suite_provider(lab: Lab) -> Provider:
-    """The provider a lab's test suite uses: labgen's, or this one for a plain-vagrant lab."""
-    return PlainVagrantProvider(lab) if is_plain(lab) else provider_for(lab)
 
 
 def is_plain(lab: Lab) -> bool:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from labgen.errors import LabgenError
-from labgen.verify.poll import wait_for
+from labgen.poll import wait_for
 
 RANGE = 65536  # UIDs per node: 0..65535 inside, as a Debian system expects
 _SYS_OPEN_TREE, _SYS_MOVE_MOUNT, _SYS_MOUNT_SETATTR = 428, 429, 442  # x86_64

@@ -39,10 +39,10 @@ from labgen.host import HOST_TIMEOUT, alive, wait_reaped
 from labgen.host import run as _host
 from labgen.lab import Lab
 from labgen.locks import host_lock
+from labgen.poll import wait_for
 from labgen.progress import Progress
 from labgen.providers.base import EXEC_TIMEOUT, Provider, stdin_from
 from labgen.providers.nspawn import idmap, uids
-from labgen.verify.poll import wait_for
 
 NSPAWN_RUN = Path("/run/systemd/nspawn")
 TMPFS_SOURCE = "labgen-nspawn"  # marks the tmpfs labgen mounted (and may unmount)

@@ -2,7 +2,7 @@
 default, the lb0 should be the preferred server. Only if this server is down lb1 should take over." """
 
 from labgen.observe import quiet_time, settle_time, vip_holders
-from labgen.verify.poll import wait_for
+from labgen.poll import wait_for
 
 
 def test_vip_is_on_lb0_only(provider, spec):

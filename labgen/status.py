@@ -1,0 +1,71 @@
+"""What `labgen status` (and `class status`, for each seat) says of a lab: its nodes, who holds
+the VIP, what is wrong in one line each, the last up's timing, the exercise under way."""
+
+from __future__ import annotations
+
+import json
+
+from labgen.exercises import summary
+from labgen.lab import Lab
+from labgen.labs import BrokenLab, nodes_problem, provider_for
+from labgen.observe import vip_holders
+
+
+def lab_report(lab: Lab | BrokenLab) -> dict:
+    """What `status` shows of a lab (and `class status` of each seat's): its nodes, the VIP
+    holder, the last up's timing, the exercise it runs."""
+    if isinstance(lab, BrokenLab):
+        return {"name": lab.name, "path": str(lab.path), "state": "broken", "problem": lab.reason,
+                "problems": [lab.reason], "up_state": None, "nodes": {}, "vip_holders": [], "skipped": [],
+                "exercise": None}
+    provider = provider_for(lab)
+    nodes = provider.status()
+    running = all(state == "running" for state in nodes.values())
+    holders = vip_holders(provider) if running else []
+    # the VIP is asked of nodes only when all run: otherwise their state is the problem
+    found = [_up_problem(lab), nodes_problem(lab, nodes), _vip_problem(lab, holders) if running else None]
+    problems = [problem for problem in found if problem]
+    return {
+        "name": lab.name,
+        "state": "degraded" if problems else "up",
+        "problem": f"lab {lab.name}: {'; '.join(problems)}" if problems else None,
+        "problems": problems,
+        "up_state": lab.up_state,
+        "blueprint": lab.spec.blueprint,
+        "provider": lab.spec.provider,
+        "path": str(lab.path),
+        "vip": lab.spec.vip,
+        "nodes": nodes,
+        "vip_holders": holders,
+        "skipped": [s.model_dump() for s in lab.spec.skipped],
+        "up_timing": _up_timing(lab),
+        "exercise": summary(lab),
+    }
+
+
+def _vip_problem(lab: Lab, holders: list[str]) -> str | None:
+    """A lab serves through its VIP: held by exactly one node."""
+    vip = f"the VIP {lab.spec.vip}"
+    check = f"`labgen verify --quick {lab.name}` shows what is wrong"
+    if not holders:
+        return f"no node holds {vip} ({check})"
+    if len(holders) > 1:
+        return f"{' and '.join(holders)} all hold {vip}, a split brain ({check})"
+    return None
+
+
+def _up_problem(lab: Lab) -> str | None:
+    if lab.up_state == "up":
+        return None
+    again = f"labgen up {lab.spec.blueprint} --name {lab.name} --provider {lab.spec.provider}"
+    return f"its `labgen up` did not finish (`{again}` finishes it)"
+
+
+def _up_timing(lab: Lab) -> dict | None:
+    """What the last `up` of this lab recorded (labgen.cli.up), without its per-step list."""
+    try:
+        timing = json.loads(lab.up_record.read_text())
+    except (OSError, ValueError):
+        return None
+    timing.pop("steps", None)
+    return timing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -31,9 +32,10 @@ class NodeView:
         return " ".join(words)
 
 
-class Protocol:
+class Protocol(ABC):
     """One HA protocol. Times are in seconds unless a name says ms; `params` is the lab's resolved
-    parameter section of the blueprint (LabSpec.params)."""
+    parameter section of the blueprint (LabSpec.params). An ABC: a protocol module that forgets a
+    method fails when labgen imports it, not in the middle of a failover."""
 
     name: str  # the blueprint section that selects it, e.g. "keepalived"
     unit: str  # the systemd unit that owns the VIP
@@ -55,38 +57,38 @@ class Protocol:
         """The protocol's rules across the blueprint: (where in the YAML, what is wrong)."""
         yield from ()
 
+    @abstractmethod
     def with_secret(self, section):
         """The blueprint's section with its unset shared secret filled in, fresh for each lab."""
-        raise NotImplementedError
 
     def skips(self, features: dict[str, bool]) -> list[Skip]:
         """What of the tutorial this host cannot show (its provider's features), and why."""
         return []
 
+    @abstractmethod
     def cluster_traffic(self, params: dict) -> list[str]:
         """The iptables match for the nodes' own cluster traffic (cut to make a split brain)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def settle_time(self, params: dict) -> float:
         """How long the cluster may take to settle after a start or a disturbance."""
-        raise NotImplementedError
 
+    @abstractmethod
     def quiet_time(self, params: dict) -> float:
         """How long a settled look must last to be trusted."""
-        raise NotImplementedError
 
+    @abstractmethod
     def expected_failover(self, params: dict, fault: str) -> tuple[float | None, str]:
         """What the protocol says the VIP move takes after `fault`, in ms (None: at once), and why."""
-        raise NotImplementedError
 
+    @abstractmethod
     def earliest_failover(self, params: dict, fault: str) -> tuple[float | None, str]:
         """The soonest the VIP can move after `fault`, in ms (None: no floor, a stopping node hands
         over at once), and why: a failover measured sooner is a measuring error."""
-        raise NotImplementedError
 
+    @abstractmethod
     def expected_election(self, params: dict) -> tuple[float, str]:
         """What the protocol says the first election after a start takes, in ms, and why."""
-        raise NotImplementedError
 
     def fails_back(self, params: dict) -> bool:
         """Whether the preferred node takes the VIP back when it returns."""

@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Literal, get_args
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from labgen.errors import LabgenError
 
@@ -95,7 +95,7 @@ class LabSpec(BaseModel):
     name: str
     blueprint: str
     title: str
-    provider: Literal["libvirt", "nspawn"]
+    provider: str = Field(pattern=r"^[a-z]+$")  # a name in labgen.providers.PROVIDERS (render checks)
     service: str  # the HA protocol, a name in labgen.protocols.PROTOCOLS
     daemon: str  # the systemd unit that owns the VIP (keepalived, heartbeat)
     web: str  # the systemd unit serving HTTP (nginx, apache2)

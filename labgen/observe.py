@@ -8,6 +8,7 @@ from labgen import protocols
 from labgen.lab import LabSpec
 from labgen.poll import wait_for
 from labgen.protocols import NodeView, Protocol
+from labgen.providers import provider_class
 from labgen.providers.base import Provider
 
 
@@ -64,7 +65,7 @@ def settle_time(spec: LabSpec) -> float:
 def agent_allowance(spec: LabSpec, runs: int) -> float:
     """Seconds to allow for `runs` runs of the protocol's resource agent on emulated VMs (TCG),
     where a shell-script agent takes several seconds more than on a real CPU."""
-    return runs * protocols.of(spec).agent_under_tcg_s if spec.provider == "libvirt" else 0
+    return runs * protocols.of(spec).agent_under_tcg_s if provider_class(spec.provider).emulates(spec) else 0
 
 
 def wait_vip_on(provider: Provider, nodes: list[str], timeout: float) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labgen.errors import LabgenError
+from labgen.providers import provider_class
 
 INOTIFY = "fs.inotify.max_user_instances"
 WATCHES = "fs.inotify.max_user_watches"
@@ -22,10 +23,6 @@ PIDS = "kernel.pid_max"
 # per container node: inotify measured (17 instances for a two-node keepalived-rr lab on Debian 12,
 # rounded up); watches and PIDs are estimates, checked against the limit without what is in use
 PER_NODE = {INOTIFY: 10, WATCHES: 400, PIDS: 40}
-# measured: 39 MiB per two-node keepalived-rr seat on nspawn; a VM of 640 MiB takes about 440 MB
-# under TCG (its pages are touched as it runs)
-NODE_MEMORY_MB = {"nspawn": 40, "libvirt": 640}
-NODE_DISK_MB = {"nspawn": 20, "libvirt": 400}  # a node's writable layer / disk overlay after up
 HEADROOM = 1.5  # what the host itself and the teacher's own labs use besides
 
 
@@ -48,13 +45,13 @@ def sysctls(nodes: int, headroom: float = HEADROOM) -> list[Limit]:
 
 def check_room(nodes: int, provider: str, home: Path, who: str = "the class") -> None:
     """Memory and disk for `nodes` more machines, or one line with the numbers."""
-    memory_mb = nodes * NODE_MEMORY_MB[provider]
+    memory_mb = nodes * provider_class(provider).node_memory_mb
     available = _meminfo("MemAvailable") // 1024
     if memory_mb > available:
         raise LabgenError(f"{who} needs about {memory_mb} MB of memory and this host has {available} MB "
                           "available: fewer seats or labs, or a bigger host (labgen doctor shows how many "
                           "fit)")
-    disk = NODE_DISK_MB[provider] * nodes
+    disk = provider_class(provider).node_disk_mb * nodes
     free = shutil.disk_usage(_existing(home)).free // 2**20
     if disk > free:
         raise LabgenError(f"{who} needs about {disk} MB of disk under {home} and {free} MB are free")
@@ -64,7 +61,7 @@ def check_lab(nodes: int, provider: str, home: Path) -> None:
     """What one `labgen up` needs. It raises no kernel limit: a lab has no `class down` to put one
     back, so a short limit is refused with the numbers and the command that raises it."""
     check_room(nodes, provider, home, who="this lab")
-    if provider != "nspawn":
+    if not provider_class(provider).shares_host_kernel:
         return
     for limit in sysctls(nodes, headroom=1):
         if not limit.enough:
@@ -78,7 +75,8 @@ def capacity(nodes_per_seat: dict[str, int], provider: str, home: Path) -> dict:
     them), and the kernel limits as they are: `labgen doctor`."""
     memory = _meminfo("MemAvailable") // 1024
     free = shutil.disk_usage(_existing(home)).free // 2**20
-    seats = {bp: min(memory // (n * NODE_MEMORY_MB[provider]), free // (n * NODE_DISK_MB[provider]))
+    node = provider_class(provider)
+    seats = {bp: min(memory // (n * node.node_memory_mb), free // (n * node.node_disk_mb))
              for bp, n in nodes_per_seat.items()}
     return {"seats": seats, "memory_available_mb": memory, "disk_free_mb": free,
             "limits": {key: read(key) for key in PER_NODE}}

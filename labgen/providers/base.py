@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from labgen.boxes.releases import DEFAULT as DEFAULT_BOX
-from labgen.lab import Lab
+from labgen.lab import Lab, LabSpec
 from labgen.poll import wait_for
 from labgen.progress import Progress
 
@@ -37,6 +37,12 @@ class Provider(ABC):
     name: ClassVar[str]
     sudo: ClassVar[bool] = False  # True where ssh logs in as a user who needs sudo for root
     client_interface: str = "eth0"  # the client seat's NIC on the VIP's network
+    # what one node costs the host after `up` (memory it touches, disk it writes): how many seats
+    # and labs fit (classroom.limits, `labgen doctor`)
+    node_memory_mb: ClassVar[int]
+    node_disk_mb: ClassVar[int]
+    # its nodes run on the host's kernel, so they count against its inotify and PID limits
+    shares_host_kernel: ClassVar[bool] = False
 
     def __init__(self, lab: Lab):
         self.lab = lab
@@ -51,6 +57,11 @@ class Provider(ABC):
     def missing(cls, boxes: Iterable[str] = (DEFAULT_BOX,)) -> list[tuple[str, str]]:
         """What this host lacks for this provider and these boxes: (missing piece, command that
         installs it)."""
+
+    @classmethod
+    def emulates(cls, spec: LabSpec) -> bool:
+        """Whether the lab's nodes run on an emulated CPU (a resource agent's shell runs slower)."""
+        return False
 
     @classmethod
     def prepare_host(cls) -> None:

@@ -119,6 +119,8 @@ class _NetnsVagrant(vagrant.Vagrant):
 
 class LibvirtProvider(Provider):
     name: ClassVar[str] = "libvirt"
+    node_memory_mb: ClassVar[int] = MEMORY_MIB  # under TCG a VM touches about 440 MB of it as it runs
+    node_disk_mb: ClassVar[int] = 400  # its disk overlay after up
 
     # --- host ---------------------------------------------------------------------------------
 
@@ -127,6 +129,10 @@ class LibvirtProvider(Provider):
         """The guest kernel (Debian's) has ip_vs, whatever the host kernel lacks; KVM as the cached
         probe found it (`up` probes before rendering), recorded in lab.json so `up` never guesses."""
         return {"ip_vs": True, "kvm": libvirtd.cached_kvm() is True}
+
+    @classmethod
+    def emulates(cls, spec: LabSpec) -> bool:
+        return not spec.features.get("kvm", False)
 
     @classmethod
     def prepare_host(cls) -> None:

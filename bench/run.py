@@ -323,16 +323,16 @@ def libvirt_floor(name: str) -> float:
     """Bare boot of the lab's two VMs: virsh destroy, then virsh start both until ssh answers."""
     from labgen.labs import find_lab, provider_for
     from labgen.providers.libvirt import libvirtd
-    from labgen.providers.libvirt.provider import domain_name
+    from labgen.providers.libvirt.provider import NAME_PREFIX, domain_name
 
     provider = provider_for(find_lab(name))
     spec = provider.lab.spec
     for node in spec.nodes:
-        libvirtd.virsh(spec.namespace, "destroy", domain_name(spec, node.name))
+        libvirtd.virsh(spec.namespace, "destroy", domain_name(NAME_PREFIX, node.name))
 
     def boot() -> None:
         for node in spec.nodes:
-            libvirtd.virsh(spec.namespace, "start", domain_name(spec, node.name))
+            libvirtd.virsh(spec.namespace, "start", domain_name(NAME_PREFIX, node.name))
         for node in spec.nodes:
             while provider.exec(node.name, ["true"], timeout=10).returncode != 0:
                 time.sleep(0.5)

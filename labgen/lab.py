@@ -98,6 +98,7 @@ class LabSpec(BaseModel):
     provider: str = Field(pattern=r"^[a-z]+$")  # a name in labgen.providers.PROVIDERS (render checks)
     service: str  # the HA protocol, a name in labgen.protocols.PROTOCOLS
     daemon: str  # the systemd unit that owns the VIP (keepalived, heartbeat)
+    secret_field: str = ""  # the param holding the nodes' shared secret (the protocol's)
     web: str  # the systemd unit serving HTTP (nginx, apache2)
     vip: str
     vip_network: str
@@ -115,6 +116,12 @@ class LabSpec(BaseModel):
     departures: list[Departure] = []
     claims: list[ClaimSpec] = []
     resources: Resources
+
+    @property
+    def secret(self) -> str | None:
+        """The nodes' shared secret, if the protocol has one and it is set."""
+        value = self.params.get(self.secret_field) if self.secret_field else None
+        return str(value) if value else None
 
     @property
     def boxes(self) -> list[str]:

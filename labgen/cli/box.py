@@ -104,3 +104,37 @@ def box_rows() -> list[dict]:
 def upstream(version: str) -> str:
     """1:2.2.7-1+deb12u1 reads 2.2.7: the daemon's own version, without Debian's epoch and revision."""
     return version.split(":", 1)[-1].split("-", 1)[0].split("+", 1)[0]
+
+
+@app.command("saved")
+def list_saved(as_json: Json = False) -> None:
+    """The provisioned VM labs saved for restoring (the first `up` of some machines saves them)."""
+    from labgen.providers.libvirt import saved
+
+    rows = saved.all_saves()
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print("no saved lab: the first `labgen up` of a VM lab saves one")
+        return
+    from rich.table import Table
+
+    table = Table("saved lab", "blueprint", "boxes", "size", "saved", "state", box=None, pad_edge=False)
+    for row in rows:
+        table.add_row(row["key"][:12], row["blueprint"] or "?", " ".join(row["boxes"]),
+                      f"{row['size_bytes'] / 2**20:.0f} MiB", row["created"] or "", row["problem"] or "whole")
+    console.print(table)
+
+
+@app.command("prune")
+def prune() -> None:
+    """Remove the saved labs no lab here stands on; the next `up` of their machines saves anew."""
+    from labgen.providers.libvirt import saved
+
+    removed, kept = saved.prune()
+    console.print(f"removed {len(removed)} saved lab{'s' * (len(removed) != 1)}"
+                  + (f": {', '.join(key[:12] for key in removed)}" if removed else ""))
+    if kept:
+        console.print(f"kept {', '.join(key[:12] for key in kept)}: labs restored from them are here "
+                      "(`labgen down` them first)")

@@ -16,8 +16,12 @@ def up(
     provider: Provider = "libvirt",
     set_: Sets = None,
     box: Box = None,
+    fresh: Annotated[bool, typer.Option(
+        "--fresh", help="Boot and provision the machines even where a saved lab of them could be restored "
+                        "(VMs: the first up of a lab saves it, later ones restore it in seconds).")] = False,
 ) -> None:
     """Render the lab, start its machines, provision them, and show where the VIP is."""
+    from labgen import protocols
     from labgen.lab import check_lab_name
     from labgen.locks import lab_lock
     from labgen.model.load import load_blueprint
@@ -26,16 +30,19 @@ def up(
     bp, _ = load_blueprint(blueprint, sets)
     lab_name = check_lab_name(name or bp.name)
     boxes = {node.box or bp.box for node in bp.nodes}
+    secret_set = f"{bp.service}.{protocols.of(bp).secret_field}"
+    # a secret the user set is theirs: such a lab is never given a saved lab's
+    restorable = not fresh and not any(s.split("=", 1)[0] == secret_set for s in sets)
     with lab_lock(lab_name, "up"):
-        _up(blueprint, bp.name, lab_name, provider, sets, boxes, len(bp.nodes))
+        _up(blueprint, bp.name, lab_name, provider, sets, boxes, len(bp.nodes), restorable)
 
 
 def _up(
     blueprint: str, bp_name: str, lab_name: str, provider_name: str, sets: list[str], boxes: set[str],
-    nodes: int,
+    nodes: int, restorable: bool,
 ) -> None:
     from labgen.lab import is_lab_dir
-    from labgen.labs import find_lab, lab_dir
+    from labgen.labs import find_lab, lab_dir, provider_for
     from labgen.progress import Progress
     from labgen.providers import provider_class
     from labgen.render import render_lab
@@ -51,12 +58,17 @@ def _up(
     if lab is None:
         with progress.step(f"render {bp_name} as lab {lab_name}"):
             lab = render_lab(blueprint, folder, name=lab_name, provider=provider_name, sets=sets, force=False)
+            # restored from a saved lab of the same machines, the lab has its secret (saved.py)
+            secret = provider_for(lab).restorable_secret() if restorable else None
+            if secret and secret != lab.spec.secret:
+                lab = render_lab(blueprint, folder, name=lab_name, provider=provider_name, sets=sets,
+                                 force=True, secret=secret)
         for skip in lab.spec.skipped:
             console.print(f"[yellow]skipped on this host:[/] {skip.what}: {skip.reason}")
-    _bring_up(lab, progress)
+    _bring_up(lab, progress, fresh=not restorable)
 
 
-def _bring_up(lab, progress) -> None:
+def _bring_up(lab, progress, fresh: bool = False) -> None:
     """Machines up and provisioned, then the first election; the lab is recorded up only after
     both, so an up cut short anywhere is finished by the next (providers' up may run again)."""
     from labgen.labs import provider_for
@@ -65,7 +77,7 @@ def _bring_up(lab, progress) -> None:
     lab.record_up_state("starting")
     try:
         provider = provider_for(lab)
-        provider.up(progress)
+        provider.up(progress, fresh=fresh)
         ready = progress.elapsed()
         with progress.step(f"{lab.spec.daemon} elects {lab.spec.preferred.name} to hold the VIP"):
             wait_vip_on(provider, [lab.spec.preferred.name], timeout=settle_time(lab.spec))

@@ -68,9 +68,15 @@ class Provider(ABC):
         """Probes worth their cost only before a real `up` (e.g. does KVM work?), cached for render."""
         return None
 
+    def restorable_secret(self) -> str | None:
+        """The shared secret of a saved lab this lab can be restored from, instead of booting and
+        provisioning its nodes: rendered with it, `up` restores. None: `up` boots fresh."""
+        return None
+
     @abstractmethod
-    def up(self, progress: Progress) -> None:
-        """Bring every node up and provisioned; write lab.ssh_config. Safe to call after a failure."""
+    def up(self, progress: Progress, *, fresh: bool = False) -> None:
+        """Bring every node up and provisioned; write lab.ssh_config. Safe to call after a failure.
+        fresh: boot and provision even where a saved lab could be restored."""
 
     @abstractmethod
     def status(self) -> dict[str, str]:

@@ -8,10 +8,14 @@ from labgen.lab import ClaimSpec, Departure, LabSpec, NetworkSpec, NodeSpec, Res
 from labgen.model.blueprint import Blueprint
 
 
-def with_secrets(bp: Blueprint) -> Blueprint:
-    """Fill unset secrets with fresh random ones, so no two labs share a password."""
-    section = protocols.of(bp).with_secret(bp.protocol_params)
-    return bp.model_copy(update={bp.service: section})
+def with_secrets(bp: Blueprint, secret: str | None = None) -> Blueprint:
+    """Fill unset secrets with fresh random ones, so no two labs share a password; or with
+    `secret`, the one of the saved lab this lab is restored from (providers/libvirt/saved.py)."""
+    protocol = protocols.of(bp)
+    section = bp.protocol_params
+    if secret:
+        section = section.model_copy(update={protocol.secret_field: secret})
+    return bp.model_copy(update={bp.service: protocol.with_secret(section)})
 
 
 def resolve(bp: Blueprint, name: str, provider: str, features: dict[str, bool]) -> LabSpec:
@@ -24,6 +28,7 @@ def resolve(bp: Blueprint, name: str, provider: str, features: dict[str, bool]) 
         provider=provider,
         service=bp.service,
         daemon=protocols.of(bp).unit,
+        secret_field=protocols.of(bp).secret_field,
         web=bp.web,
         vip=str(bp.vip),
         vip_network=bp.vip_network,

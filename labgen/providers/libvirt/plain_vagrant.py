@@ -17,7 +17,7 @@ from typing import ClassVar
 from labgen.errors import LabgenError
 from labgen.lab import Lab
 from labgen.progress import Progress
-from labgen.providers.libvirt.provider import LibvirtProvider
+from labgen.providers.libvirt.provider import LibvirtProvider, plain_prefix
 
 DEFAULT_URI = "qemu:///system"
 
@@ -56,7 +56,11 @@ class PlainVagrantProvider(LibvirtProvider):
                 raise LabgenError(f"this computer has no interface with {address}: is the lab up?")
         return self._client_device
 
-    def up(self, progress: Progress) -> None:
+    @property
+    def name_prefix(self) -> str:
+        return plain_prefix(self.lab.spec)
+
+    def up(self, progress: Progress, *, fresh: bool = False) -> None:
         raise LabgenError(f"{self.lab.path} was brought up with plain vagrant: use `vagrant up` there")
 
     def down(self) -> None:

@@ -35,9 +35,10 @@ from labgen.boxes.releases import DEFAULT as DEFAULT_BOX
 from labgen.boxes.releases import release
 from labgen.errors import LabgenError
 from labgen.lab import LabSpec
+from labgen.locks import host_lock
 from labgen.progress import Progress
 from labgen.providers.base import EXEC_TIMEOUT, Provider
-from labgen.providers.libvirt import libvirtd, vagrant_box
+from labgen.providers.libvirt import libvirtd, saved, vagrant_box
 
 MEMORY_MIB = 640
 CPUS = 1
@@ -58,8 +59,8 @@ def render_context(spec: LabSpec) -> dict:
         "insert_key": False,  # the machines are reachable only inside the lab namespace
         "memory": MEMORY_MIB,
         "cpus": CPUS,
-        "default_prefix": f"{spec.name}-",
-        "networks": {name: network_name(spec, name) for name in spec.networks},
+        "default_prefix": plain_prefix(spec),
+        "networks": {name: plain_prefix(spec) + name for name in spec.networks},
         "netmasks": {
             name: str(ipaddress.ip_network(net.cidr, strict=False).netmask)
             for name, net in spec.networks.items()
@@ -76,9 +77,11 @@ def _release_text(box: str) -> str:
     return f"{rel.distro.capitalize()} {rel.version}, {rel.suite}"
 
 
-def network_name(spec: LabSpec, network: str) -> str:
-    """The libvirt network of a lab network: named after the lab, so labs differ on a laptop too."""
-    return f"{spec.name}-{network}"
+# What machine and network names start with in a lab's private libvirtd (LABGEN_NAME_PREFIX in
+# the Vagrantfile): the same in every lab, so that a saved lab restores as any other
+NAME_PREFIX = "lab-"
+
+
 
 
 def vagrant_env(spec: LabSpec) -> dict[str, str]:
@@ -88,6 +91,7 @@ def vagrant_env(spec: LabSpec) -> dict[str, str]:
         **vagrant_box.vagrant_env(),
         "LABGEN_LIBVIRT_URI": libvirtd.Daemon(spec.namespace).uri,
         "LABGEN_CLIENT_SEAT": "netns",
+        "LABGEN_NAME_PREFIX": NAME_PREFIX,
     }
 
 
@@ -101,9 +105,14 @@ def vagrant_box_for(box: str) -> str:
     return box if "/" in box else vagrant_box.box_name(box)
 
 
-def domain_name(spec: LabSpec, node: str) -> str:
+def plain_prefix(spec: LabSpec) -> str:
+    """What names start with under plain vagrant: the lab's name, so labs on one libvirt differ."""
+    return f"{spec.name}-"
+
+
+def domain_name(prefix: str, node: str) -> str:
     """The libvirt domain vagrant-libvirt creates for node (its build_domain_name rule)."""
-    return re.sub(r"[^-a-z0-9_.]", "", f"{spec.name}-{node}", flags=re.IGNORECASE)
+    return re.sub(r"[^-a-z0-9_.]", "", f"{prefix}{node}", flags=re.IGNORECASE)
 
 
 class _NetnsVagrant(vagrant.Vagrant):
@@ -155,9 +164,10 @@ class LibvirtProvider(Provider):
 
     # --- lifecycle ----------------------------------------------------------------------------
 
-    def up(self, progress: Progress) -> None:
-        """Probe, box, namespace, daemon, `vagrant up`, ssh_config; each step skips what exists,
-        so calling it again after a failure continues where it stopped."""
+    def up(self, progress: Progress, *, fresh: bool = False) -> None:
+        """Probe, box, namespace, daemon, then the machines restored from a saved lab of them, or
+        (none yet, or fresh) `vagrant up` and the save; ssh_config. Each step skips what exists, so
+        calling it again after a failure continues where it stopped."""
         spec = self.lab.spec
         with progress.step("KVM or TCG (tried once, then cached)"):
             kvm = libvirtd.kvm_works()
@@ -174,14 +184,19 @@ class LibvirtProvider(Provider):
             if tcg:
                 libvirtd.tcg_emulator()
         with progress.step("lab networks (isolated libvirt networks) and the client seat on their bridges"):
-            bridges = {network_name(spec, name): net.bridge for name, net in spec.networks.items()}
+            bridges = {self._libvirt_network(name): net.bridge for name, net in spec.networks.items()}
             libvirtd.define_networks(spec.namespace, bridges)
             netns.create_client_seat(spec)
         with progress.step("box image into the lab's storage pool (hard link)"):
             self._link_boxes()
-        self._vagrant_up(progress)
-        with progress.step("ssh config for ssh -F and testinfra"):
-            self._write_ssh_config()
+        save = None if fresh else self._usable_save(progress)
+        if save is not None:
+            self._restore(save, progress)
+        else:
+            self._vagrant_up(progress)
+            with progress.step("ssh config for ssh -F and testinfra"):
+                self._write_ssh_config()
+            self._save_once(progress)
         with progress.step(f"snapshot {SNAPSHOT} of each machine, for labgen reset"):
             self._snapshot()
         progress.note(f"ssh -F {self.lab.ssh_config} {spec.preferred.name}")
@@ -197,10 +212,145 @@ class LibvirtProvider(Provider):
             for domain in domains:
                 self._virsh("resume", domain)
         with progress.step("clocks set to now (a reverted machine wakes at the snapshot's time)"):
-            for node in self.lab.spec.nodes:
-                done = self.exec(node.name, ["date", "-s", f"@{time.time():.3f}"], timeout=120)
-                if done.returncode != 0:
-                    raise LabgenError(f"{node.name} does not answer after its revert: {done.stderr.strip()}")
+            self._set_clocks()
+
+    def _set_clocks(self) -> None:
+        """A reverted or restored machine wakes at the time it was saved: its clock set to now."""
+        for node in self.lab.spec.nodes:
+            done = self.exec(node.name, ["date", "-s", f"@{time.time():.3f}"], timeout=120)
+            if done.returncode != 0:
+                raise LabgenError(f"{node.name} does not answer after its restore: {done.stderr.strip()}")
+
+    # --- saved labs (saved.py) ----------------------------------------------------------------
+
+    def restorable_secret(self) -> str | None:
+        if not all(vagrant_box.is_current(box) for box in _local_boxes(self.lab.spec)):
+            return None
+        save, _ = saved.find(self._save_key())
+        return save.secret if save else None
+
+    def _save_key(self) -> str:
+        context = render_context(self.lab.spec)
+        shape = ("driver", "cpu_mode", "cpu_model", "emulator", "tb_cache_mib", "memory", "cpus", "boxes")
+        return saved.key(self.lab, {name: context[name] for name in shape})
+
+    def _usable_save(self, progress: Progress) -> saved.Save | None:
+        """The saved lab to restore: for machines not made yet, and with this lab's secret."""
+        if any(self._domstate(node.name) != "absent" for node in self.lab.spec.nodes):
+            return None  # an up cut short after its machines were made: vagrant finishes it
+        save, why = saved.find(self._save_key())
+        if why:
+            progress.note(why)
+        if save is not None and save.secret != self.lab.spec.secret:
+            progress.note("the saved lab of these machines has another secret than this lab (--set): "
+                          "this lab boots fresh")
+            return None
+        return save
+
+    def _save_once(self, progress: Progress) -> None:
+        """The freshly provisioned machines saved for every later lab of them, unless saved already."""
+        key = self._save_key()
+        with host_lock(f"saved-{key[:16]}", "saving a provisioned lab", RESET_TIMEOUT):
+            if saved.find(key)[0] is not None:
+                return
+            saved.clear_staging()
+            with progress.step(f"machines saved (memory, disk) as lab {key[:12]}: later labs restore it"):
+                save = self._save(key)
+            progress.note(f"saved lab {key[:12]}: {save.size_bytes / 2**20:.0f} MiB in {save.folder}")
+
+    def _save(self, key: str) -> saved.Save:
+        """All machines paused, each saved (it stops) and its disk copied while stopped, then all
+        restored from what was saved and resumed together, as they were."""
+        nodes = [node.name for node in self.lab.spec.nodes]
+        domain_xml = {node: self._virsh("dumpxml", self._domain(node)) for node in nodes}
+        folder = saved.staging(key)
+        for node in nodes:
+            self._virsh("suspend", self._domain(node))
+        try:
+            for node in nodes:
+                self._virsh("save", self._domain(node), str(folder / f"{node}.state"), timeout=RESET_TIMEOUT)
+            for node in nodes:
+                self._copy_disk(saved.disk_of(domain_xml[node]), folder / f"{node}.qcow2",
+                                self.lab.spec.node(node).box)
+            self._copy_management_network(folder)
+            raw = (self.lab.state_dir / "vagrant-ssh-config").read_text()
+            (folder / "vagrant-ssh-config").write_text(raw)
+            meta = {"key": key, "blueprint": self.lab.spec.blueprint, "boxes": self.lab.spec.boxes,
+                    "secret": self.lab.spec.secret, "saved_from": self.lab.name}
+            save = saved.seal(folder, key, meta)
+        finally:
+            state_dir = saved.saved_dir() / key if (saved.saved_dir() / key).is_dir() else folder
+            self._restore_saved_machines(state_dir, nodes)
+            if folder.exists():
+                shutil.rmtree(folder, ignore_errors=True)
+        return save
+
+    def _copy_disk(self, disk: Path, copy: Path, box: str) -> None:
+        """The machine's overlay, sparse, its backing file the box image itself (not the lab's link)."""
+        subprocess.run(["cp", "--sparse=always", str(disk), str(copy)], check=True, timeout=RESET_TIMEOUT)
+        saved.qemu_img("rebase", "-u", "-F", "qcow2", "-b", str(vagrant_box.image_path(box)), str(copy))
+        copy.chmod(0o644)
+
+    def _copy_management_network(self, folder: Path) -> None:
+        """vagrant-libvirt's management network and its DHCP leases: restored, a machine keeps the
+        address its saved memory holds, and libvirt's dnsmasq knows it."""
+        (folder / "management-network.xml").write_text(self._virsh("net-dumpxml", saved.MANAGEMENT_NETWORK))
+        for lease in saved.lease_files(libvirtd.Daemon(self.lab.spec.namespace)):
+            shutil.copy(lease, folder / f"lease-{lease.name}")
+
+    def _restore_saved_machines(self, folder: Path, nodes: list[str]) -> None:
+        """The machines `_save` stopped, back from their saved state (their disks are theirs)."""
+        for node in nodes:
+            state = folder / f"{node}.state"
+            if self._domstate(node) == "stopped" and state.exists():
+                self._virsh("restore", str(state), "--paused", timeout=RESET_TIMEOUT)
+        for node in nodes:
+            self.freeze(node, False)
+
+    def _restore(self, save: saved.Save, progress: Progress) -> None:
+        """Each machine restored (paused) from the save onto an overlay of its own, all resumed
+        together; the management network with its leases first; vagrant told their ids."""
+        nodes = [node.name for node in self.lab.spec.nodes]
+        with progress.step(f"{', '.join(nodes)} restored from saved lab {save.folder.name[:12]} "
+                           "(no boot, no provisioning)"):
+            self._restore_management_network(save)
+            for node in nodes:
+                self._restore_machine(save, node)
+            self._virsh("pool-refresh", "default")
+            for node in nodes:
+                self.freeze(node, False)
+        raw = (save.folder / "vagrant-ssh-config").read_text()
+        (self.lab.state_dir / "vagrant-ssh-config").write_text(raw)
+        self.lab.ssh_config.write_text(self._ssh_config_text(raw, "root"))
+        with progress.step("clocks set to now (a restored machine wakes at the time it was saved)"):
+            self._set_clocks()
+
+    def _restore_management_network(self, save: saved.Save) -> None:
+        if self._virsh_run("net-info", saved.MANAGEMENT_NETWORK).returncode != 0:
+            leases = libvirtd.Daemon(self.lab.spec.namespace).root / "lib" / "dnsmasq"
+            leases.mkdir(parents=True, exist_ok=True)
+            for lease in save.folder.glob("lease-*.status"):
+                shutil.copy(lease, leases / lease.name.removeprefix("lease-"))
+            self._virsh("net-define", str(save.folder / "management-network.xml"))
+        if "Active:         yes" not in self._virsh("net-info", saved.MANAGEMENT_NETWORK):
+            self._virsh("net-start", saved.MANAGEMENT_NETWORK)
+
+    def _restore_machine(self, save: saved.Save, node: str) -> None:
+        """A qcow2 overlay on the saved disk, the saved state restored onto it, the machine defined
+        (a restored machine is transient: a `reset` fault's power-off would remove it)."""
+        xml = self._virsh("save-image-dumpxml", str(save.state(node)))
+        disk = libvirtd.Daemon(self.lab.spec.namespace).pool / saved.disk_of(xml).name
+        if not disk.exists():
+            saved.qemu_img("create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(save.disk(node)),
+                           str(disk))
+        path = self.lab.state_dir / f"restore-{node}.xml"
+        path.write_text(saved.with_disk(xml, disk))
+        self._virsh("restore", str(save.state(node)), "--xml", str(path), "--paused", timeout=RESET_TIMEOUT)
+        self._virsh("define", str(path))
+        (self.lab.state_dir / saved.RESTORED_FROM).write_text(save.folder.name + "\n")
+        machine = self.lab.path / ".vagrant" / "machines" / node / "libvirt"
+        machine.mkdir(parents=True, exist_ok=True)
+        (machine / "id").write_text(saved.uuid_of(xml))
 
     def _snapshot(self) -> None:
         """Every machine paused, saved, then all resumed together: saved one at a time while the
@@ -227,12 +377,12 @@ class LibvirtProvider(Provider):
         self._close_masters()
         if daemon.running():
             for node in spec.nodes:  # a domain with snapshots is not undefined: only their metadata
-                libvirtd.virsh(spec.namespace, "snapshot-delete", domain_name(spec, node.name), SNAPSHOT,
+                libvirtd.virsh(spec.namespace, "snapshot-delete", self._domain(node.name), SNAPSHOT,
                                "--metadata")
             if (self.lab.path / ".vagrant").is_dir():
                 self._vagrant_destroy()
             for node in spec.nodes:  # whatever vagrant did not know about (interrupted up)
-                libvirtd.virsh(spec.namespace, "destroy", domain_name(spec, node.name))
+                libvirtd.virsh(spec.namespace, "destroy", self._domain(node.name))
         libvirtd.stop(spec.namespace)
         for namespace in (spec.namespace, spec.client_namespace):
             libvirtd.stop_namespace_processes(namespace)
@@ -285,12 +435,12 @@ class LibvirtProvider(Provider):
 
     def mac(self, node: str, network: str) -> str:
         self._network(network)
-        return self._mac_on(node, network_name(self.lab.spec, network))
+        return self._mac_on(node, self._libvirt_network(network))
 
     def set_link(self, node: str, network: str, up: bool) -> None:
         """Link state of the NIC on that network's bridge, as the guest sees it (NO-CARRIER)."""
         self._network(network)
-        mac = self._mac_on(node, network_name(self.lab.spec, network))
+        mac = self._mac_on(node, self._libvirt_network(network))
         self._virsh("domif-setlink", self._domain(node), mac, "up" if up else "down")
 
     def power(self, node: str, on: bool) -> None:
@@ -418,8 +568,16 @@ class LibvirtProvider(Provider):
                 check=False,
             )
 
+    @property
+    def name_prefix(self) -> str:
+        """What its machine and network names start with in libvirt (LABGEN_NAME_PREFIX)."""
+        return NAME_PREFIX
+
     def _domain(self, node: str) -> str:
-        return domain_name(self.lab.spec, self.lab.spec.node(node).name)
+        return domain_name(self.name_prefix, self.lab.spec.node(node).name)
+
+    def _libvirt_network(self, network: str) -> str:
+        return f"{self.name_prefix}{network}"
 
     def _domstate(self, node: str) -> str:
         done = self._virsh_run("domstate", self._domain(node))

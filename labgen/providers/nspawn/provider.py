@@ -131,8 +131,9 @@ class NspawnProvider(Provider):
 
     # ---- up ----------------------------------------------------------------------------------
 
-    def up(self, progress: Progress) -> None:
-        """Networks, overlays, boot and provisioning (nodes in parallel), setup of each node."""
+    def up(self, progress: Progress, *, fresh: bool = False) -> None:
+        """Networks, overlays, boot and provisioning (nodes in parallel), setup of each node; always
+        fresh: a container boots in about a second, there is nothing to save."""
         missing = self.missing(self.spec.boxes)
         if missing:
             piece, command = missing[0]

@@ -87,7 +87,7 @@ def _bring_up(lab, progress, fresh: bool = False) -> None:
             f"`labgen down {lab.name}` removes it"
         )
         raise
-    timing = _record_timing(lab, progress, ready)
+    timing = _record_timing(lab, progress, ready, provider.restored_from())
     lab.record_up_state("up")
     from labgen.cli.status import print_lab
 
@@ -96,7 +96,7 @@ def _bring_up(lab, progress, fresh: bool = False) -> None:
     console.print(f"Next: labgen verify {lab.name}")
 
 
-def _record_timing(lab, progress, ready: float) -> dict:
+def _record_timing(lab, progress, ready: float, restored_from: str | None) -> dict:
     """Where up's time went, split into what the provider spent (ready: machines booted and
     provisioned) and the protocol's own first election; kept in lab.up_record."""
     import json
@@ -111,6 +111,7 @@ def _record_timing(lab, progress, ready: float) -> dict:
         "election_expected_s": expected_ms / 1000,
         "election_rule": rule,
         "total_s": round(total, 2),
+        "restored_from": restored_from,
         "steps": progress.steps,
     }
     lab.up_record.write_text(json.dumps(timing, indent=2) + "\n")
@@ -118,6 +119,14 @@ def _record_timing(lab, progress, ready: float) -> dict:
 
 
 def _print_timing(lab, timing: dict) -> None:
+    if timing.get("restored_from"):
+        console.print(
+            f"up in {timing['total_s']:.1f} s: machines restored from saved lab "
+            f"{timing['restored_from'][:12]} in {timing['ready_s']:.1f} s, {lab.spec.preferred.name} "
+            "holding the VIP as saved (no election)",
+            highlight=False,
+        )
+        return
     console.print(
         f"up in {timing['total_s']:.1f} s: machines ready in {timing['ready_s']:.1f} s, then "
         f"{lab.spec.daemon} elected {lab.spec.preferred.name} in {timing['election_s']:.1f} s "

@@ -73,6 +73,10 @@ class Provider(ABC):
         provisioning its nodes: rendered with it, `up` restores. None: `up` boots fresh."""
         return None
 
+    def restored_from(self) -> str | None:
+        """The saved lab this lab's machines were restored from (None: booted and provisioned)."""
+        return None
+
     @abstractmethod
     def up(self, progress: Progress, *, fresh: bool = False) -> None:
         """Bring every node up and provisioned; write lab.ssh_config. Safe to call after a failure.

@@ -229,6 +229,10 @@ class LibvirtProvider(Provider):
         save, _ = saved.find(self._save_key())
         return save.secret if save else None
 
+    def restored_from(self) -> str | None:
+        record = self.lab.state_dir / saved.RESTORED_FROM
+        return record.read_text().strip() if record.is_file() else None
+
     def _save_key(self) -> str:
         context = render_context(self.lab.spec)
         shape = ("driver", "cpu_mode", "cpu_model", "emulator", "tb_cache_mib", "memory", "cpus", "boxes")

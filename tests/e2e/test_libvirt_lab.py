@@ -94,7 +94,8 @@ def provider(before: dict[str, str]) -> Iterator:
     labgen("down", LAB_NAME)  # leftovers of an interrupted earlier run
     try:
         begun = time.monotonic()
-        ok("up", "keepalived-rr", "--provider", "libvirt", "--name", LAB_NAME, timeout=1200)
+        # fresh: the proof that the provisioners work (its up saves the machines for later labs)
+        ok("up", "keepalived-rr", "--provider", "libvirt", "--name", LAB_NAME, "--fresh", timeout=1200)
         print(f"\nup: {time.monotonic() - begun:.1f} s")
         yield provider_for(find_lab(LAB_NAME))
     finally:
@@ -253,7 +254,7 @@ def test_interrupted_second_lab_is_removed_by_down_and_the_first_never_notices(p
     host_before = host_snapshot()
     qemu_pids = libvirtd.Daemon(f"labgen-{name}").root / "run" / "qemu"
     up = subprocess.Popen(
-        [sys.executable, "-m", "labgen", "up", "keepalived-rr", "--name", name],
+        [sys.executable, "-m", "labgen", "up", "keepalived-rr", "--name", name, "--fresh"],  # booting
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
     try:

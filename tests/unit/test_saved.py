@@ -75,7 +75,7 @@ def test_prune_keeps_what_a_lab_stands_on(tmp_path):
     _save("d" * 64, {"lb0.state": b"x"})
     state = paths.labs_dir() / "aa" / "state"
     state.mkdir(parents=True)
-    (state / saved.RESTORED_FROM).write_text("c" * 64 + "\n")
+    (state / saved.STANDS_ON).write_text(json.dumps({"key": "c" * 64, "restored": True}))
     assert saved.prune() == (["d" * 64], ["c" * 64])
     assert [row["key"] for row in saved.all_saves()] == ["c" * 64]
 

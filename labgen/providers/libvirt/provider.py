@@ -197,15 +197,36 @@ class LibvirtProvider(Provider):
             with progress.step("ssh config for ssh -F and testinfra"):
                 self._write_ssh_config()
             self._save_once(progress)
-        with progress.step(f"snapshot {SNAPSHOT} of each machine, for labgen reset"):
-            self._snapshot()
+        if saved.stands_on(self.lab) is None:  # no save to reset from (saving failed): a snapshot
+            with progress.step(f"snapshot {SNAPSHOT} of each machine, for labgen reset"):
+                self._snapshot()
         progress.note(f"ssh -F {self.lab.ssh_config} {spec.preferred.name}")
 
     def reset(self, progress: Progress) -> None:
-        """Each machine back to its snapshot from the end of `up` (disk and memory: it runs on from
-        that moment), its clock set to now; the lab's networks and secrets are untouched."""
-        domains = [self._domain(node.name) for node in self.lab.spec.nodes]
+        """Each machine back to the saved lab it stands on (a fresh overlay on the saved disk, its
+        memory restored), else to its snapshot from the end of `up`; clocks set to now. The lab's
+        networks and secrets are untouched."""
         self._close_masters()  # their TCP state is gone with the machines' memory
+        record = saved.stands_on(self.lab)
+        key = record["key"] if record else None
+        save = saved.find(key)[0] if key else None
+        if save is None:
+            self._revert(progress)
+            return
+        nodes = [node.name for node in self.lab.spec.nodes]
+        with progress.step(f"{', '.join(nodes)} restored from saved lab {key[:12]}, on fresh disk overlays"):
+            for node in nodes:
+                self._virsh("destroy", self._domain(node))
+                disk = libvirtd.Daemon(self.lab.spec.namespace).pool / self._disk_name(save, node)
+                disk.unlink(missing_ok=True)
+                self._restore_machine(save, node)
+            for node in nodes:
+                self.freeze(node, False)
+        with progress.step("clocks set to now (a restored machine wakes at the time it was saved)"):
+            self._set_clocks()
+
+    def _revert(self, progress: Progress) -> None:
+        domains = [self._domain(node.name) for node in self.lab.spec.nodes]
         with progress.step(f"{', '.join(domains)} back to snapshot {SNAPSHOT}"):
             for domain in domains:  # paused, then all resumed at once: as they were saved
                 self._virsh("snapshot-revert", domain, SNAPSHOT, "--paused", "--force", timeout=RESET_TIMEOUT)
@@ -230,8 +251,8 @@ class LibvirtProvider(Provider):
         return save.secret if save else None
 
     def restored_from(self) -> str | None:
-        record = self.lab.state_dir / saved.RESTORED_FROM
-        return record.read_text().strip() if record.is_file() else None
+        record = saved.stands_on(self.lab)
+        return record["key"] if record and record["restored"] else None
 
     def _save_key(self) -> str:
         context = render_context(self.lab.spec)
@@ -260,6 +281,7 @@ class LibvirtProvider(Provider):
             saved.clear_staging()
             with progress.step(f"machines saved (memory, disk) as lab {key[:12]}: later labs restore it"):
                 save = self._save(key)
+            saved.stand_on(self.lab, key, restored=False)
             progress.note(f"saved lab {key[:12]}: {save.size_bytes / 2**20:.0f} MiB in {save.folder}")
 
     def _save(self, key: str) -> saved.Save:
@@ -280,7 +302,8 @@ class LibvirtProvider(Provider):
             raw = (self.lab.state_dir / "vagrant-ssh-config").read_text()
             (folder / "vagrant-ssh-config").write_text(raw)
             meta = {"key": key, "blueprint": self.lab.spec.blueprint, "boxes": self.lab.spec.boxes,
-                    "secret": self.lab.spec.secret, "saved_from": self.lab.name}
+                    "secret": self.lab.spec.secret, "saved_from": self.lab.name,
+                    "disks": {node: saved.disk_of(domain_xml[node]).name for node in nodes}}
             save = saved.seal(folder, key, meta)
         finally:
             state_dir = saved.saved_dir() / key if (saved.saved_dir() / key).is_dir() else folder
@@ -318,6 +341,7 @@ class LibvirtProvider(Provider):
         with progress.step(f"{', '.join(nodes)} restored from saved lab {save.folder.name[:12]} "
                            "(no boot, no provisioning)"):
             self._restore_management_network(save)
+            saved.stand_on(self.lab, save.folder.name, restored=True)
             for node in nodes:
                 self._restore_machine(save, node)
             self._virsh("pool-refresh", "default")
@@ -328,6 +352,10 @@ class LibvirtProvider(Provider):
         self.lab.ssh_config.write_text(self._ssh_config_text(raw, "root"))
         with progress.step("clocks set to now (a restored machine wakes at the time it was saved)"):
             self._set_clocks()
+
+    def _disk_name(self, save: saved.Save, node: str) -> str:
+        """The machine's disk file in the pool, named as vagrant-libvirt named it when it was saved."""
+        return save.meta["disks"][node]
 
     def _restore_management_network(self, save: saved.Save) -> None:
         if self._virsh_run("net-info", saved.MANAGEMENT_NETWORK).returncode != 0:
@@ -343,7 +371,7 @@ class LibvirtProvider(Provider):
         """A qcow2 overlay on the saved disk, the saved state restored onto it, the machine defined
         (a restored machine is transient: a `reset` fault's power-off would remove it)."""
         xml = self._virsh("save-image-dumpxml", str(save.state(node)))
-        disk = libvirtd.Daemon(self.lab.spec.namespace).pool / saved.disk_of(xml).name
+        disk = libvirtd.Daemon(self.lab.spec.namespace).pool / self._disk_name(save, node)
         if not disk.exists():
             saved.qemu_img("create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(save.disk(node)),
                            str(disk))
@@ -351,7 +379,6 @@ class LibvirtProvider(Provider):
         path.write_text(saved.with_disk(xml, disk))
         self._virsh("restore", str(save.state(node)), "--xml", str(path), "--paused", timeout=RESET_TIMEOUT)
         self._virsh("define", str(path))
-        (self.lab.state_dir / saved.RESTORED_FROM).write_text(save.folder.name + "\n")
         machine = self.lab.path / ".vagrant" / "machines" / node / "libvirt"
         machine.mkdir(parents=True, exist_ok=True)
         (machine / "id").write_text(saved.uuid_of(xml))

@@ -38,7 +38,7 @@ from labgen.host import HOST_TIMEOUT
 from labgen.lab import Lab
 from labgen.providers.libvirt import libvirtd, vagrant_box
 
-FORMAT = 1  # what a save holds and how; a change makes every older save another key
+FORMAT = 2  # what a save holds and how; a change makes every older save another key
 MANAGEMENT_NETWORK = "vagrant-libvirt"  # vagrant-libvirt's own (eth0: DHCP, ssh from vagrant)
 _SECRET_MASK = "<the lab's secret>"
 
@@ -170,12 +170,30 @@ def prune() -> tuple[list[str], list[str]]:
     return removed, kept
 
 
-RESTORED_FROM = "restored-from"  # in a lab's state folder: the key of the save it stands on
+STANDS_ON = "saved-lab.json"  # in a lab's state folder: the save it resets from, and if it was restored
+
+
+def stand_on(lab: Lab, save_key: str, restored: bool) -> None:
+    """Record that the lab's machines are the save's: restored from it, or saved as it."""
+    (lab.state_dir / STANDS_ON).write_text(json.dumps({"key": save_key, "restored": restored}) + "\n")
+
+
+def stands_on(lab: Lab) -> dict | None:
+    try:
+        return json.loads((lab.state_dir / STANDS_ON).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def in_use() -> set[str]:
-    """The saves labs on this host were restored from."""
-    return {path.read_text().strip() for path in paths.labs_dir().glob(f"*/state/{RESTORED_FROM}")}
+    """The saves labs on this host stand on."""
+    found = set()
+    for path in paths.labs_dir().glob(f"*/state/{STANDS_ON}"):
+        try:
+            found.add(json.loads(path.read_text())["key"])
+        except (OSError, ValueError, KeyError):
+            continue
+    return found
 
 
 def remove(folder: Path) -> None:

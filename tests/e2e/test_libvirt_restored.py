@@ -1,0 +1,94 @@
+"""VM labs restored from a saved lab (providers/libvirt/saved.py): the first fresh `up` of the
+keepalived-rr machines saved them (test_libvirt_lab.py runs first; alone, this module's first up
+saves them); two labs restored from that save each pass as the fresh one does, each in its own
+namespace, each failing over on its own, and `labgen reset` restores a lab from it again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from labgen.labs import find_lab, provider_for
+from labgen.observe import http_via_vip, vip_holders
+from labgen.providers.libvirt import saved
+from tests.labs import VM_SELECTION, failover, labgen, libvirt_marks, ok
+
+pytestmark = libvirt_marks()
+
+LABS = ("e2e-rsa", "e2e-rsb")
+
+
+def _up(name: str) -> dict:
+    begun = time.monotonic()
+    out = ok("up", "keepalived-rr", "--provider", "libvirt", "--name", name, timeout=1200)
+    print(f"\nup {name}: {time.monotonic() - begun:.1f} s")
+    return {"out": out, **json.loads(ok("status", name, "--json"))["up_timing"]}
+
+
+@pytest.fixture(scope="module")
+def labs() -> Iterator[dict[str, dict]]:
+    for name in LABS:
+        labgen("down", name)  # leftovers of an interrupted earlier run
+    try:
+        first = _up(LABS[0])  # restores if test_libvirt_lab's up saved the machines, else saves them
+        if first["restored_from"] is None:
+            labgen("down", LABS[0])
+            first = _up(LABS[0])
+        yield {LABS[0]: first, LABS[1]: _up(LABS[1])}
+    finally:
+        for name in LABS:
+            labgen("down", name)
+
+
+def test_both_labs_are_restored_from_one_save_and_say_so(labs) -> None:
+    keys = {timing["restored_from"] for timing in labs.values()}
+    assert len(keys) == 1 and None not in keys, labs
+    for name, timing in labs.items():
+        assert "restored from saved lab" in timing["out"] and "no election" in timing["out"], timing["out"]
+        assert timing["ready_s"] < 60, f"{name}: restoring took {timing['ready_s']} s"
+    [key] = keys
+    assert any(row["key"] == key and row["problem"] is None for row in saved.all_saves())
+
+
+def test_each_restored_lab_serves_in_its_own_namespace(labs) -> None:
+    providers = [provider_for(find_lab(name)) for name in LABS]
+    namespaces = {p.lab.spec.namespace for p in providers}
+    assert len(namespaces) == 2, namespaces
+    for provider in providers:
+        assert vip_holders(provider) == ["lb0"]
+        assert http_via_vip(provider, timeout=5) in provider.lab.spec.pages.values()
+        # the secret both labs share is the one their files and lab.json say (docs/security.md)
+        conf = provider.exec("lb0", ["cat", "/etc/keepalived/keepalived.conf"]).stdout
+        assert f"auth_pass {provider.lab.spec.secret}" in conf
+
+
+def test_a_fault_in_one_restored_lab_leaves_the_other_alone(labs) -> None:
+    """Both labs share addresses, MACs and the secret: a crash in one moves its VIP after VRRP's
+    master down interval, and the other's VIP never leaves its lb0."""
+    other = provider_for(find_lab(LABS[1]))
+    report = failover(LABS[0], "crash")
+    assert report.moved_within(2600, 4600), report
+    assert vip_holders(other) == ["lb0"]
+    assert failover(LABS[1], "stop").vip_after == "lb1"
+
+
+def test_a_restored_lab_passes_its_suite_on_vms(labs, tmp_path) -> None:
+    junit = tmp_path / "junit.xml"
+    result = labgen("verify", LABS[0], "-k", VM_SELECTION, "--junit", str(junit), timeout=1800)
+    assert result.returncode == 0, result.stdout[-6000:]
+    assert 'skipped="0"' in junit.read_text(), "no check may be skipped on VMs"
+
+
+def test_reset_restores_a_broken_lab_from_the_save(labs) -> None:
+    provider = provider_for(find_lab(LABS[1]))
+    provider.exec("lb0", ["sh", "-c", "systemctl stop keepalived; touch /root/mine"])
+    out = ok("reset", LABS[1], timeout=900)
+    assert "restored from saved lab" in out, out
+    assert provider.exec("lb0", ["test", "-e", "/root/mine"]).returncode == 1, "the broken disk came back"
+    assert vip_holders(provider) == ["lb0"]
+    skew = float(provider.exec("lb0", ["date", "+%s.%N"]).stdout) - time.time()
+    assert abs(skew) < 5, f"the restored VM's clock is {skew:.1f} s off"

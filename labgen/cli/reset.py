@@ -9,8 +9,9 @@ from labgen.cli.output import console
 def reset(lab: LabName) -> None:
     """Throw away everything done inside the lab's nodes: back to the lab `up` left.
 
-    Containers drop their writable layer and are provisioned again; VMs revert to the snapshot
-    `up` took. The lab keeps its name, networks, addresses and secrets."""
+    Containers drop their writable layer and are provisioned again; VMs are restored from the saved
+    lab they stand on (else revert to the snapshot `up` took). The lab keeps its name, networks,
+    addresses and secrets."""
     from labgen.exercises import closed_by_reset
     from labgen.labs import find_lab, provider_for
     from labgen.locks import lab_lock

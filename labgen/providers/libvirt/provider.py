@@ -289,6 +289,8 @@ class LibvirtProvider(Provider):
         restored from what was saved and resumed together, as they were."""
         nodes = [node.name for node in self.lab.spec.nodes]
         domain_xml = {node: self._virsh("dumpxml", self._domain(node)) for node in nodes}
+        for node in nodes:  # what the provisioners wrote on disk, not only in the saved page cache:
+            self.exec(node, ["sync"], timeout=120)  # a restored lab's power cut must not lose it
         folder = saved.staging(key)
         for node in nodes:
             self._virsh("suspend", self._domain(node))

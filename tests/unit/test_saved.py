@@ -94,3 +94,20 @@ def test_a_restored_machine_gets_its_own_disk_and_the_saved_chain_is_dropped():
     assert "backingStore" not in moved and "/old/" not in moved
     assert saved.uuid_of(xml) == "u-1"
     assert json.dumps(saved.tool_versions())
+
+
+def test_a_rebuilt_box_or_other_tools_make_another_key(tmp_path, monkeypatch):
+    from labgen.providers.libvirt import vagrant_box
+
+    lab = _lab(tmp_path, "aa")
+    before = saved.key(lab, MACHINE)
+    image = vagrant_box.image_path("debian-12")
+    image.parent.mkdir(parents=True)
+    image.write_bytes(b"box")
+    built = saved.key(lab, MACHINE)
+    image.unlink()
+    image.write_bytes(b"box, rebuilt")
+    rebuilt = saved.key(lab, MACHINE)
+    assert len({before, built, rebuilt}) == 3
+    monkeypatch.setattr(saved, "tool_versions", lambda: {"qemu-system-x86_64": "QEMU emulator version 99"})
+    assert saved.key(lab, MACHINE) not in (before, built, rebuilt)

@@ -1,5 +1,7 @@
 """A class of two on real VMs: each seat reaches its own VM lab through its account, breaks it,
-and `labgen reset` reverts both machines to the snapshot `up` took (disk and memory).
+and `labgen reset` brings both machines back as `up` left them (disk and memory): restored from
+the saved lab the seats were restored from (test_libvirt_lab's fresh up saved it; alone, the first
+seat's up saves it).
 
 The isolation checks that do not depend on the provider (another seat's files, namespaces,
 sudo) run on containers: tests/security/test_classroom.py."""

@@ -155,11 +155,15 @@ class Provider(ABC):
     def client_exec(
         self, argv: list[str], *, timeout: float | None = EXEC_TIMEOUT, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        """Run argv in the client seat."""
-        return subprocess.run(
-            self.client_argv(argv), capture_output=True, text=True, timeout=timeout, check=False,
-            **stdin_from(input),
-        )
+        """Run argv in the client seat; past its timeout, exit 124 like a node's exec (a probe that
+        did not finish is a probe that failed: on a loaded host a 1 s curl once took over 6 s)."""
+        argv = self.client_argv(argv)
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False,
+                                  **stdin_from(input))
+        except subprocess.TimeoutExpired as exc:
+            out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+            return subprocess.CompletedProcess(argv, 124, out, f"timed out after {timeout} s")
 
     def ssh_config(self) -> Path:
         return self.lab.ssh_config

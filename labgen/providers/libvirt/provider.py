@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar, TextIO
+from xml.etree import ElementTree
 
 import vagrant
 
@@ -635,11 +636,12 @@ class LibvirtProvider(Provider):
         return _STATES.get(done.stdout.strip(), "stopped")
 
     def _mac_on(self, node: str, network: str) -> str:
-        listing = self._virsh("domiflist", self._domain(node))
-        for row in listing.splitlines():
-            fields = row.split()  # Interface Type Source Model MAC
-            if len(fields) >= 5 and fields[2] == network:
-                return fields[4]
+        """The MAC of the machine's NIC on that libvirt network, read from its domain XML."""
+        domain = ElementTree.fromstring(self._virsh("dumpxml", self._domain(node)))
+        for nic in domain.iterfind("./devices/interface"):
+            source, mac = nic.find("source"), nic.find("mac")
+            if source is not None and mac is not None and source.get("network") == network:
+                return mac.get("address", "")
         raise LabgenError(f"node {node} has no NIC on libvirt network {network}")
 
     def _network(self, network: str):

@@ -25,6 +25,7 @@ from labgen.model.breakages import load_breakages
 from labgen.observe import http_via_vip, vip_holders
 from labgen.poll import wait_for as poll
 from labgen.providers.libvirt import libvirtd, vagrant_box
+from labgen.providers.libvirt.provider import NAME_PREFIX
 from tests.catalogue import assert_caught
 from tests.labs import VM_SELECTION, failover, labgen, libvirt_marks, ok
 
@@ -212,7 +213,7 @@ def test_tcg_translation_cache_is_capped(provider) -> None:
         pytest.skip("KVM works here: no TCG translation cache")
     daemon = libvirtd.Daemon(provider.lab.spec.namespace)
     for node in ("lb0", "lb1"):
-        pid = int((daemon.root / f"run/qemu/{LAB_NAME}-{node}.pid").read_text())
+        pid = int((daemon.root / f"run/qemu/{NAME_PREFIX}{node}.pid").read_text())
         cmdline = Path(f"/proc/{pid}/cmdline").read_text().split("\0")
         assert f"tcg,tb-size={libvirtd.TB_CACHE_MIB}" in cmdline
         rss_mib = int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())[1])

@@ -139,6 +139,12 @@ def mac(spec: LabSpec, what: str) -> str:
     return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
 
 
+def without_stp(spec: LabSpec, bridge: str) -> None:
+    """No spanning tree on a bridge of the lab's namespace: it has no loop to guard against, and
+    under STP a new port forwards only after about 3 s."""
+    _ip(spec.namespace, ["link", "set", "dev", bridge, "type", "bridge", "stp_state", "0"])
+
+
 def veth_name(node: str, ifname: str) -> str:
     """Lab-side veth name, deterministic and within the kernel's 15 characters."""
     name = f"{node}-{ifname}"

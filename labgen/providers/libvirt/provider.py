@@ -432,7 +432,8 @@ class LibvirtProvider(Provider):
             for node in spec.nodes:  # a domain with snapshots is not undefined: only their metadata
                 libvirtd.virsh(spec.namespace, "snapshot-delete", self._domain(node.name), SNAPSHOT,
                                "--metadata")
-            if (self.lab.path / ".vagrant").is_dir():
+            # vagrant takes 40 s to destroy machines it did not make (restored ones): virsh below
+            if (self.lab.path / ".vagrant").is_dir() and self.restored_from() is None:
                 self._vagrant_destroy()
             for node in spec.nodes:  # whatever vagrant did not know about (interrupted up)
                 libvirtd.virsh(spec.namespace, "destroy", self._domain(node.name))

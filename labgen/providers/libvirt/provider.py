@@ -211,11 +211,14 @@ class LibvirtProvider(Provider):
         networks and secrets are untouched."""
         self._close_masters()  # their TCP state is gone with the machines' memory
         record = saved.stands_on(self.lab)
-        key = record["key"] if record else None
-        save = saved.find(key)[0] if key else None
-        if save is None:
+        if record is None:
             self._revert(progress)
             return
+        key = record["key"]
+        save = saved.find(key)[0]
+        if save is None:  # such a lab took no snapshot: there is nothing else to go back to
+            raise LabgenError(f"lab {self.lab.name} stands on saved lab {key[:12]}, which is missing or "
+                              f"damaged (`labgen box saved`): `labgen down {self.lab.name}` then up")
         nodes = [node.name for node in self.lab.spec.nodes]
         with progress.step(f"{', '.join(nodes)} restored from saved lab {key[:12]}, on fresh disk overlays"):
             for node in nodes:

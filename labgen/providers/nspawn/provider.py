@@ -55,6 +55,7 @@ TMPFS_LOCK = "nspawn-tmpfs.lock"  # one lab at a time mounts, spawns on or unmou
 LAYER_SOURCE = "labgen-layer"  # the tmpfs under a node's writable layer
 NSPAWN = os.path.realpath(shutil.which("systemd-nspawn") or "/usr/bin/systemd-nspawn")
 BOOT_TIMEOUT = 90.0
+NIC_WAIT_TIMEOUT = 60  # seconds a boot waits for its lab NICs (labgen-nics.service)
 NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CAPABILITIES = "CAP_NET_ADMIN,CAP_IPC_LOCK,CAP_SYS_NICE,CAP_SYS_RESOURCE"
 
@@ -277,11 +278,13 @@ class NspawnProvider(Provider):
                    f"labgen-{self.spec.name}", "-f", str(key)])
 
     def _configure(self, node: str) -> None:
-        """Hostname, labgen's ssh key for root, eth0's management address (written from inside)."""
+        """Hostname, labgen's ssh key for root, eth0's management address, and the unit that holds
+        the next boot until the lab NICs are plugged (all written from inside, at every boot)."""
         hostname = self.spec.node(node).hostname
         address = f"{netns.mgmt_address(self.spec, node)}/{netns.mgmt_prefix()}"
         pub = self._key().with_suffix(".pub").read_text().strip()
         script = f"""set -e
+{self._nic_wait_unit()}
 echo {hostname} > /etc/hostname
 hostname {hostname}
 grep -q '^127.0.1.1' /etc/hosts && sed -i 's/^127.0.1.1.*/127.0.1.1\\t{hostname}/' /etc/hosts \
@@ -296,6 +299,30 @@ ip link set eth0 up
         done = self.exec(node, ["sh", "-s"], input=script, timeout=30)
         if done.returncode != 0:
             raise LabgenError(f"node {node}: base setup failed: {done.stderr.strip()[-300:]}")
+
+    def _nic_wait_unit(self) -> str:
+        """Shell that installs labgen-nics.service. _plug adds a node's NICs from the host just
+        after its init starts; under load that came after ifupdown and systemd-sysctl had run, so
+        a rebooted or power-cycled node came up with its lab NICs down (keepalived in FAULT,
+        nginx unreachable) and their rp_filter unset. The unit makes the boot wait for them."""
+        interfaces = [network.interface for network in self.spec.networks.values()]
+        present = " && ".join(f"[ -e /sys/class/net/{name} ]" for name in interfaces)
+        return f"""cat > /etc/systemd/system/labgen-nics.service <<'UNIT'
+# labgen (nspawn provider): wait at boot until the lab's NICs exist, before ifupdown brings them
+# up and sysctl sets their rp_filter; labgen plugs them from the host just after init starts.
+[Unit]
+Description=Wait for the lab's NICs ({", ".join(interfaces)})
+DefaultDependencies=no
+Before=systemd-sysctl.service networking.service network-pre.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+TimeoutStartSec={NIC_WAIT_TIMEOUT}
+ExecStart=/bin/sh -c 'until {present}; do sleep 0.05; done'
+UNIT
+mkdir -p /etc/systemd/system/sysinit.target.wants
+ln -sf ../labgen-nics.service /etc/systemd/system/sysinit.target.wants/labgen-nics.service"""
 
     def _provision(self, node: str) -> None:
         script = self.lab.path / "provision" / f"{node}.sh"

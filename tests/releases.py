@@ -15,10 +15,11 @@ from tests.labs import labgen
 OTHER_DEBIAN = [r.name for r in releases().values() if r.distro == "debian" and r.name != DEFAULT]
 
 
-def matrix_on_nspawn(blueprint: str):
-    """The module's test: up, the whole suite (claims included), a measured stop, down; per release."""
+def matrix_on_nspawn(blueprint: str, boxes: list[str] | None = None):
+    """The module's test: up, the whole suite (claims included), a measured stop, down; per release
+    (boxes: a module may take some releases only, so that a parallel run gives each a worker)."""
 
-    @pytest.mark.parametrize("box", OTHER_DEBIAN)
+    @pytest.mark.parametrize("box", OTHER_DEBIAN if boxes is None else boxes)
     def test_whole_suite_on_release(box):
         if not rootfs.is_current(box):
             pytest.skip(f"needs `labgen box build {box} --for nspawn`")

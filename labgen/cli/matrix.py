@@ -123,12 +123,14 @@ def _tests(row) -> str:
 
 
 def _claims(row) -> str:
+    from labgen.verify.run import NOT_PROVEN
+
     if not row.claims:
         return "—"
     passed = sum(verdict == "passed" for verdict in row.claims.values())
-    skipped = sum(verdict == "skipped" for verdict in row.claims.values())
+    unproven = sum(verdict == NOT_PROVEN for verdict in row.claims.values())
     failed = [claim for claim, verdict in row.claims.items() if verdict == "failed"]
-    notes = [f"{skipped} skipped"] if skipped else []
+    notes = [f"{unproven} not proven"] if unproven else []
     notes += [f"failed: {', '.join(failed)}"] if failed else []
     return f"{passed}/{len(row.claims)}" + (f" ({'; '.join(notes)})" if notes else "")
 

@@ -30,7 +30,7 @@ def verify(
     """Run the lab's tests: configuration as the tutorial writes it, and failover behaviour."""
     from labgen.labs import find_lab, running_provider
     from labgen.locks import lab_lock
-    from labgen.verify.run import run_suite
+    from labgen.verify.run import NOT_PROVEN, last_verdicts, run_suite
 
     found = find_lab(lab)
     running_provider(found)  # a lab whose machines died fails here, in one line
@@ -47,4 +47,10 @@ def verify(
         options += ["-m", "not disruptive"]
     with lab_lock(lab, "verify"):
         done = run_suite(found, claims or [], options)
+    verdicts = last_verdicts(found).values()
+    if unproven := [claim for claim in verdicts if claim["verdict"] == NOT_PROVEN]:
+        reasons = sorted({why for claim in unproven for why in claim["not_proven_because"]})
+        console.print(f"[yellow]not proven on this lab:[/] {len(unproven)} of {len(verdicts)} claims "
+                      f"({', '.join(claim['id'] for claim in unproven)}): {'; '.join(reasons)}",
+                      highlight=False)
     raise typer.Exit(done.returncode)

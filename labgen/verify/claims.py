@@ -1,4 +1,8 @@
-"""The tutorial's claims, judged by the lab's suite: each passed, failed, skipped or not run.
+"""The tutorial's claims, judged by the lab's suite: each passed, failed, not proven or not run.
+
+A claim passes only where every test of it that ran passed: a test skipped (LVS on a kernel without
+ip_vs, a lab that did not settle) leaves its claim "not proven", with the skip's reason, even when
+the claim's other tests passed.
 
 A pytest plugin (loaded by LAB/tests/conftest.py): it gathers each test's outcome and, at the end,
 prints one line per claim and writes LAB/logs/claims.json, which `labgen verify` and the
@@ -14,6 +18,7 @@ import pytest
 
 from labgen.lab import Lab, LabSpec
 from labgen.verify.fixtures import suite_lab_dir
+from labgen.verify.run import NOT_PROVEN
 
 RANK = {"passed": 0, "skipped": 1, "failed": 2}  # a test's worst phase decides its outcome
 
@@ -25,24 +30,32 @@ def function_id(nodeid: str) -> str:
 
 
 def verdicts(spec: LabSpec, outcomes: dict[str, str]) -> dict[str, str]:
-    """claim id -> failed if any of its tests failed, else passed if any passed, else skipped
-    (or `not run` when none of its tests was selected)."""
+    """claim id -> failed if any of its tests failed, else not proven if any was skipped, else
+    passed (or `not run` when none of its tests was selected)."""
     found = {}
     for claim in spec.claims:
         seen = [outcome for nodeid, outcome in outcomes.items() if function_id(nodeid) in claim.tests]
-        found[claim.id] = max(seen, key=RANK.__getitem__) if seen else "not run"
-        if seen and found[claim.id] == "skipped" and "passed" in seen:
-            found[claim.id] = "passed"
+        worst = max(seen, key=RANK.__getitem__) if seen else "not run"
+        found[claim.id] = NOT_PROVEN if worst == "skipped" else worst
     return found
+
+
+def skip_reason(report: pytest.TestReport) -> str:
+    """What pytest.skip said, without its "Skipped: " prefix."""
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    return reason.removeprefix("Skipped: ")
 
 
 class ClaimReport:
     def __init__(self, lab: Lab):
         self.lab = lab
         self.outcomes: dict[str, str] = {}
+        self.skipped: dict[str, str] = {}  # nodeid -> why
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         outcome = "skipped" if report.skipped else report.outcome
+        if report.skipped:
+            self.skipped[report.nodeid] = skip_reason(report)
         if report.when == "call" or outcome != "passed":
             before = self.outcomes.get(report.nodeid, "passed")
             self.outcomes[report.nodeid] = max(before, outcome, key=RANK.__getitem__)
@@ -55,16 +68,25 @@ class ClaimReport:
             if outcome == "failed" and function_id(nodeid) in tests
         ]
 
+    def why_not_proven(self, tests: list[str]) -> list[str]:
+        """The reasons its skipped tests gave, each once."""
+        return sorted({why for nodeid, why in self.skipped.items() if function_id(nodeid) in tests})
+
     def pytest_terminal_summary(self, terminalreporter) -> None:
         spec = self.lab.spec
         if not spec.claims:
             return
         found = verdicts(spec, self.outcomes)
         terminalreporter.section("the tutorial's claims")
+        width = max(len(verdict) for verdict in found.values())
         for claim in spec.claims:
-            terminalreporter.write_line(f"{found[claim.id]:>8}  {claim.id}: \"{claim.quote}\"")
+            terminalreporter.write_line(f"{found[claim.id]:>{width}}  {claim.id}: \"{claim.quote}\"")
+            if found[claim.id] == NOT_PROVEN:
+                why = "; ".join(self.why_not_proven(claim.tests))
+                terminalreporter.write_line(f"{'':>{width}}  (here: {why})")
         record = [
-            {"id": c.id, "verdict": found[c.id], "tests": c.tests, "failed": self.failed(c.tests)}
+            {"id": c.id, "verdict": found[c.id], "tests": c.tests, "failed": self.failed(c.tests),
+             "not_proven_because": self.why_not_proven(c.tests) if found[c.id] == NOT_PROVEN else []}
             for c in spec.claims
         ]
         self.lab.claims_record.parent.mkdir(exist_ok=True)

@@ -125,11 +125,17 @@ def backup(spec: LabSpec, hosts):
     return hosts[next(n.name for n in spec.nodes if n.role == "backup")]
 
 
+def no_lvs(spec: LabSpec) -> str | None:
+    """Why this lab cannot show LVS (the lab's stated reason), or None where it can."""
+    if spec.features.get("ip_vs", True):
+        return None
+    return next((s.reason for s in spec.skipped), "no ip_vs in this kernel")
+
+
 @pytest.fixture(scope="session")
 def lvs(spec: LabSpec) -> None:
     """Skip, with the lab's stated reason, where the kernel offers no LVS."""
-    if not spec.features.get("ip_vs", True):
-        reason = next((s.reason for s in spec.skipped), "no ip_vs in this kernel")
+    if reason := no_lvs(spec):
         pytest.skip(f"LVS check skipped: {reason}")
 
 

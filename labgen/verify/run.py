@@ -9,6 +9,7 @@ import sys
 
 from labgen.lab import Lab
 
+NOT_PROVEN = "not proven"  # the verdict of a claim one of whose tests was skipped (labgen.verify.claims)
 # seconds one test of a lab's suite may take, fixtures included: a backstop behind each test's own
 # bounded polls, so a hung node can never hang `verify`
 TEST_TIMEOUT = 600

@@ -17,6 +17,7 @@ from labgen.verify.behaviour import (
     wait_vip_seen_on,
 )
 from labgen.verify.failover import measure
+from labgen.verify.fixtures import no_lvs
 from labgen.verify.suites.failover import (
     test_lb1_takes_over_and_lb0_takes_back as test_backup_takes_over_and_master_takes_back,
 )
@@ -58,7 +59,7 @@ def test_the_slave_picks_up_the_slack(provider, client, spec, macs, restore, fau
     if not machine_gone:
         wait_for(lambda: bypass_rules(provider, [preferred]), lambda seen: seen == {preferred: True},
                  expected=f"the bypass rule on {preferred}, the old master", timeout=10)
-    lvs = spec.features.get("ip_vs", True)
+    lvs = no_lvs(spec) is None
     healthy = {backup} if machine_gone or not lvs else {n.name for n in spec.nodes}
     if lvs:
         servers = {n.addresses["vlan"] for n in spec.nodes if n.name in healthy}
@@ -70,6 +71,8 @@ def test_the_slave_picks_up_the_slack(provider, client, spec, macs, restore, fau
         served = {source: client.served_by(source) for source in newcomers}
     assert None not in served.values(), f"new clients left unanswered after a {fault}: {served}"
     assert set(served.values()) == healthy, f"new clients served by {served}, expected {healthy}"
+    if reason := no_lvs(spec):  # the takeover is proven; the load balancing over both is not
+        pytest.skip(f"the slave took over; its LVS picking up the slack is not proven: {reason}")
 
 
 @pytest.mark.parametrize("fault", ["stop", "crash"])

@@ -6,6 +6,7 @@ import re
 import secrets
 import string
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -143,6 +144,43 @@ def lvs_pool(provider: Provider, director: str) -> set[str]:
     spec = provider.lab.spec
     table = provider.exec(director, ["ipvsadm", "-L", "-n", "-t", f"{spec.vip}:{spec.http_port}"], timeout=10)
     return real_servers_in(table.stdout)
+
+
+# keepalived writes what it runs with (the configuration it read, each VRRP instance's state) to
+# this file on SIGUSR1, the same on keepalived 2.1, 2.2 and 2.3: the file on disk may have been
+# edited since the daemon read it, the dump cannot have been.
+DATA_DUMP = "/tmp/keepalived.data"
+DUMP_COMMAND = (
+    f"rm -f {DATA_DUMP}; kill -USR1 \"$(cat /run/keepalived.pid 2>/dev/null)\" 2>/dev/null"
+    " || { echo 'keepalived is not running' >&2; exit 1; }; "
+    # the VRRP process writes the topology section whole before the sockpool's heading
+    f"for i in $(seq 50); do grep -qs '^------< VRRP Sockpool' {DATA_DUMP} && exec cat {DATA_DUMP}; "
+    f"sleep 0.1; done; echo 'keepalived wrote no {DATA_DUMP} within 5 s of SIGUSR1' >&2; exit 1"
+)
+_INSTANCE = re.compile(r"^ VRRP Instance = (\S+)\n(.*?)(?=^ VRRP Instance = |^------<)",
+                       re.MULTILINE | re.DOTALL)
+_SETTING = re.compile(r"^   (\S[^=\n]*?) = (.*)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class RunningVRRP:
+    """What a node's keepalived runs with: its router_id and each VRRP instance's settings as the
+    dump words them ("Virtual Router ID", "Priority", "Authentication type", "Password", ...)."""
+
+    router_id: str
+    instances: dict[str, dict[str, str]]
+
+    def only_instance(self) -> dict[str, str]:
+        if len(self.instances) != 1:
+            raise ValueError(f"keepalived runs {len(self.instances)} VRRP instances, the tutorial one")
+        return next(iter(self.instances.values()))
+
+
+def running_vrrp(dump: str) -> RunningVRRP:
+    """The keepalived data dump (DUMP_COMMAND's output), read."""
+    router_id = re.search(r"^ Router ID = (.*)$", dump, re.MULTILINE)
+    instances = {name: dict(_SETTING.findall(body)) for name, body in _INSTANCE.findall(dump)}
+    return RunningVRRP(router_id.group(1).strip() if router_id else "", instances)
 
 
 def has_lvs(spec) -> bool:

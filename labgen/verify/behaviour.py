@@ -99,3 +99,16 @@ def assert_service_up(host, service: str) -> None:
     """Running now and enabled, so it also comes back after a reboot."""
     assert host.service(service).is_enabled, f"{service} would not start at boot"
     assert host.service(service).is_running, f"{service} is not running"
+
+
+def assert_read_since_changed(host, service: str, paths: list[str]) -> None:
+    """The running daemon has read these files as they are: its last start came after their last
+    change. A file edited since (a fix or a mistake) is not what the daemon runs with, and a
+    restart would change what the lab does."""
+    started = host.run(f"date -d \"$(systemctl show -p ActiveEnterTimestamp --value {service})\" +%s")
+    assert started.rc == 0 and started.stdout.strip(), f"{service} is not running"
+    for path in paths:
+        changed = host.run(f"stat -c %Y {path}")
+        assert changed.rc == 0, f"{path}: {changed.stderr.strip()}"
+        assert int(changed.stdout) <= int(started.stdout), (
+            f"{path} changed after {service} started: {service} does not run with it (restart it)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from labgen.errors import LabgenError
 from labgen.lab import Lab
@@ -83,7 +84,12 @@ def ongoing(lab: Lab, exercises: ExerciseSet) -> tuple[dict, Exercise]:
     return found, exercises.get(found["id"])
 
 
-def check(lab: Lab, exercises: ExerciseSet) -> dict[str, str]:
+class Verdict(NamedTuple):
+    verdict: str
+    why: list[str]  # what its failing tests said: expected, and what the lab does (no breakage named)
+
+
+def check(lab: Lab, exercises: ExerciseSet) -> dict[str, Verdict]:
     """Run the exercise's claims, each up to its first failing test (a failover test that fails
     waits out its bound: one is proof enough); claim id -> verdict. Mended when all hold."""
     found, exercise = ongoing(lab, exercises)
@@ -91,9 +97,9 @@ def check(lab: Lab, exercises: ExerciseSet) -> dict[str, str]:
     for claim in exercises.breakage(exercise).fails:
         outputs.append(run_suite(lab, [claim], ["--exitfirst"], capture=True).stdout)
         seen = last_verdicts(lab).get(claim, {})
-        verdicts[claim] = seen.get("verdict", "not run")
+        verdicts[claim] = Verdict(seen.get("verdict", "not run"), seen.get("failed_because", []))
         caught_by += seen.get("failed", [])
-    failing = [claim for claim, verdict in verdicts.items() if not holds(verdict)]
+    failing = [claim for claim, seen in verdicts.items() if not holds(seen.verdict)]
     # the suite's own words stay for the teacher (the lab's folder is root's: a seat cannot read them)
     check_log(lab).write_text("".join(outputs))
     found.update(checks=found["checks"] + 1, failing=failing, checked=time.time())

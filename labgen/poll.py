@@ -36,5 +36,20 @@ def wait_for(
             return seen
         waited = now - start
         if waited >= timeout:
-            raise PollTimeout(f"expected {expected} within {timeout:g} s; after {waited:.1f} s saw {seen!r}")
+            raise PollTimeout(f"expected {expected} within {timeout:g} s; "
+                              f"after {waited:.1f} s saw {said(seen)}")
         time.sleep(interval)
+
+
+def said(value: object) -> str:
+    """A value as a sentence says it, not as Python writes it: lb0, lb1; lb0 on, lb1 off."""
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {said(item)}" for key, item in value.items()) or "nothing"
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
+        return ", ".join(said(item) for item in items) or "nothing"
+    if value is None or value == "":
+        return "nothing"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

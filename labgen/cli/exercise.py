@@ -62,10 +62,12 @@ def check(lab: LabName) -> None:
     with lab_lock(lab, "exercise check"), console.status("checking the tutorial's claims"):
         verdicts = exercises.check(found, catalogue)
     marks = {"passed": "[green]✓ holds[/]", "not proven": "[yellow]✓ holds as far as this lab shows[/]"}
-    for claim, verdict in verdicts.items():
-        mark = marks.get(verdict, f"[red]✗ {verdict}[/]")
+    for claim, seen in verdicts.items():
+        mark = marks.get(seen.verdict, f"[red]✗ {seen.verdict}[/]")
         console.print(f"{mark}  {escape(found.spec.claim(claim).quote)}", highlight=False)
-    failing = [claim for claim, verdict in verdicts.items() if not exercises.holds(verdict)]
+        for why in seen.why:  # what the test expected and what the lab does, never the breakage
+            console.print(f"    [dim]why:[/] {escape(why)}", highlight=False)
+    failing = [claim for claim, seen in verdicts.items() if not exercises.holds(seen.verdict)]
     took = f"checked in {time.monotonic() - began:.0f} s"
     if failing:
         console.print(f"not mended yet: {len(failing)} of {len(verdicts)} still fail ({took}); "

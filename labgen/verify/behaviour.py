@@ -36,9 +36,13 @@ def wait_vip_seen_on(provider: Provider, macs: dict[str, str], node: str, timeou
     )
 
 
-def wait_http(client: Client, timeout: float) -> str:
+def wait_served_by_the_lab(client: Client, timeout: float) -> str:
+    """Served through the VIP by one of the lab's nodes (its page): not any HTTP answer, which a
+    default site or an error page would give. Which node is each protocol's own claim (LVS may
+    send a client to either)."""
     return wait_for(
-        client.get, lambda page: page is not None, expected="an HTTP answer through the VIP", timeout=timeout
+        client.served_by, lambda node: node is not None,
+        expected="the page of a lab node through the VIP", timeout=timeout,
     )
 
 
@@ -48,11 +52,11 @@ def failover_and_back(provider: Provider, client: Client, macs: dict[str, str], 
     preferred, backup = spec.preferred.name, backup_name(spec)
     faults.inject(provider, preferred, fault)
     wait_vip_seen_on(provider, macs, backup, timeout=settle_time(spec))
-    wait_http(client, timeout=serving_bound(spec))
+    wait_served_by_the_lab(client, timeout=serving_bound(spec))
     faults.undo(provider, preferred, fault)
     wait_vip_seen_on(provider, macs, preferred, timeout=settle_time(spec))
     wait_vip_on(provider, [preferred], timeout=settle_time(spec))
-    wait_http(client, timeout=serving_bound(spec))
+    wait_served_by_the_lab(client, timeout=serving_bound(spec))
 
 
 def split_brain_and_heal(provider: Provider) -> None:

@@ -12,6 +12,7 @@ breakage catalogue read. The mapping is the blueprint's `claims:` data, nothing 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,8 @@ from labgen.verify.fixtures import suite_lab_dir
 from labgen.verify.run import NOT_PROVEN
 
 RANK = {"passed": 0, "skipped": 1, "failed": 2}  # a test's worst phase decides its outcome
+_EXCEPTION_NAME = re.compile(r"^(?:[\w.]+\.)?\w*(?:Error|Exception|Timeout|Failed): ")
+MAX_REASON = 300
 
 
 def function_id(nodeid: str) -> str:
@@ -46,16 +49,27 @@ def skip_reason(report: pytest.TestReport) -> str:
     return reason.removeprefix("Skipped: ")
 
 
+def failure_reason(report: pytest.TestReport) -> str:
+    """The first line of what a failed test said (its assertion's message: what was expected and
+    what the lab does), without the exception's name: what a student is shown."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = crash.message if crash else str(report.longrepr)
+    first = message.strip().splitlines()[0] if message.strip() else "failed"
+    return _EXCEPTION_NAME.sub("", first)[:MAX_REASON]
+
+
 class ClaimReport:
     def __init__(self, lab: Lab):
         self.lab = lab
         self.outcomes: dict[str, str] = {}
-        self.skipped: dict[str, str] = {}  # nodeid -> why
+        self.said: dict[str, str] = {}  # nodeid -> what its skip or failure said, in one line
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         outcome = "skipped" if report.skipped else report.outcome
         if report.skipped:
-            self.skipped[report.nodeid] = skip_reason(report)
+            self.said[report.nodeid] = skip_reason(report)
+        elif report.failed and report.nodeid not in self.said:
+            self.said[report.nodeid] = failure_reason(report)
         if report.when == "call" or outcome != "passed":
             before = self.outcomes.get(report.nodeid, "passed")
             self.outcomes[report.nodeid] = max(before, outcome, key=RANK.__getitem__)
@@ -68,9 +82,10 @@ class ClaimReport:
             if outcome == "failed" and function_id(nodeid) in tests
         ]
 
-    def why_not_proven(self, tests: list[str]) -> list[str]:
-        """The reasons its skipped tests gave, each once."""
-        return sorted({why for nodeid, why in self.skipped.items() if function_id(nodeid) in tests})
+    def why(self, tests: list[str], outcome: str) -> list[str]:
+        """What its tests of this outcome (skipped, failed) said, each once."""
+        return sorted({self.said[nodeid] for nodeid, seen in self.outcomes.items()
+                       if seen == outcome and nodeid in self.said and function_id(nodeid) in tests})
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         spec = self.lab.spec
@@ -82,11 +97,12 @@ class ClaimReport:
         for claim in spec.claims:
             terminalreporter.write_line(f"{found[claim.id]:>{width}}  {claim.id}: \"{claim.quote}\"")
             if found[claim.id] == NOT_PROVEN:
-                why = "; ".join(self.why_not_proven(claim.tests))
+                why = "; ".join(self.why(claim.tests, "skipped"))
                 terminalreporter.write_line(f"{'':>{width}}  (here: {why})")
         record = [
             {"id": c.id, "verdict": found[c.id], "tests": c.tests, "failed": self.failed(c.tests),
-             "not_proven_because": self.why_not_proven(c.tests) if found[c.id] == NOT_PROVEN else []}
+             "not_proven_because": self.why(c.tests, "skipped") if found[c.id] == NOT_PROVEN else [],
+             "failed_because": self.why(c.tests, "failed")}
             for c in spec.claims
         ]
         self.lab.claims_record.parent.mkdir(exist_ok=True)

@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 from labgen import poll
-from labgen.poll import PollTimeout, wait_for
+from labgen.poll import PollTimeout, said, wait_for
 
 
 def test_returns_the_first_accepted_value():
@@ -14,7 +14,7 @@ def test_returns_the_first_accepted_value():
 
 
 def test_timeout_names_expected_and_seen():
-    with pytest.raises(PollTimeout, match=r"expected the VIP on lb0 within 0.2 s; after 0.\d s saw 'lb1'"):
+    with pytest.raises(PollTimeout, match=r"expected the VIP on lb0 within 0.2 s; after 0.\d s saw lb1"):
         wait_for(lambda: "lb1", lambda v: v == "lb0", expected="the VIP on lb0", timeout=0.2, interval=0.05)
 
 
@@ -35,3 +35,12 @@ def test_hold_restarts_when_the_condition_breaks(monkeypatch):
 def test_hold_longer_than_the_timeout_fails():
     with pytest.raises(PollTimeout):
         wait_for(lambda: "ok", lambda v: v == "ok", expected="ok for 1 s", timeout=0.2, interval=0.05, hold=1)
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    (["lb0", "lb1"], "lb0, lb1"), ({"lb0": True, "lb1": False}, "lb0 yes, lb1 no"),
+    ({"lb1", "lb0"}, "lb0, lb1"),
+    ([], "nothing"), (None, "nothing"), ({"lb0": "1", "lb1": "2"}, "lb0 1, lb1 2"), (3.5, "3.5"),
+])
+def test_what_a_poll_saw_reads_as_words_not_python(value, words):
+    assert said(value) == words

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from labgen.poll import said
 from labgen.protocols.keepalived import DUMP_COMMAND, RunningVRRP, genhash_command, running_vrrp
 
 CONF = "/etc/keepalived/keepalived.conf"
@@ -44,7 +45,7 @@ def test_master_and_backup_as_the_tutorial_says(host, spec, node, running):
 def test_both_nodes_run_one_virtual_router(running):
     """The same virtual_router_id on both, whichever: the number only has to match."""
     ids = {name: vrrp.only_instance().get("Virtual Router ID") for name, vrrp in running.items()}
-    assert len(set(ids.values())) == 1, f"the nodes run different virtual routers: {ids}"
+    assert len(set(ids.values())) == 1, f"the nodes run different virtual_router_ids: {said(ids)}"
 
 
 def test_both_nodes_share_the_vrrp_password(spec, running):

@@ -44,7 +44,8 @@ def summary(lab: Lab) -> dict | None:
         return None
     minutes = ((found["ended"] or time.time()) - found["started"]) / 60
     return {"id": found["id"], "title": found["title"], "state": found["state"], "hints": found["hints"],
-            "checks": found["checks"], "minutes": round(minutes, 1)}
+            "checks": found["checks"], "minutes": round(minutes, 1),
+            "solved_after": found.get("solved_after", False)}
 
 
 def describe(summary: dict | None) -> str | None:
@@ -53,6 +54,8 @@ def describe(summary: dict | None) -> str | None:
         return None
     state = {"broken": "not checked yet", "checked": "still broken", "mended": "mended",
              "solved": "solved by the teacher"}[summary["state"]]
+    if summary.get("solved_after"):
+        state += " (then solved by the teacher)"
     hints = f", {summary['hints']} hint{'s' * (summary['hints'] != 1)}"
     return f"{summary['id']}: {state}, {summary['minutes']:.0f} min{hints}"
 
@@ -134,7 +137,10 @@ def solve(lab: Lab, provider: Provider, exercises: ExerciseSet) -> Exercise:
     found, exercise = ongoing(lab, exercises)
     breakage = exercises.breakage(exercise)
     mend(provider, breakage, exercise.solve or breakage.undo)
-    found.update(state="solved", ended=time.time())
+    if found["state"] == "mended":  # the student's own mending stands; the teacher's is noted
+        found["solved_after"] = True
+    else:
+        found.update(state="solved", ended=time.time())
     _save(lab, found)
     return exercise
 

@@ -125,10 +125,11 @@ def quiet_time(spec: LabSpec) -> float:
     return protocols.of(spec).quiet_time(spec.params)
 
 
-def wait_settled(provider: Provider, on: str | None = None) -> str:
-    """Wait for a settled cluster (with the VIP on `on`, if given); return the VIP holder."""
+def wait_settled(provider: Provider, on: str | None = None, *, hold: float | None = None) -> str:
+    """Wait for a settled cluster (with the VIP on `on`, if given), quiet for `hold` seconds (the
+    protocol's quiet time unless given); return the VIP holder."""
     spec = provider.lab.spec
-    hold = quiet_time(spec)
+    hold = quiet_time(spec) if hold is None else hold
     where = f"on {on}" if on else "on one node"
     macs = public_macs(provider)
     view = wait_for(

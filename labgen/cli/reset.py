@@ -15,7 +15,7 @@ def reset(lab: LabName) -> None:
     from labgen.exercises import closed_by_reset
     from labgen.labs import find_lab, provider_for
     from labgen.locks import lab_lock
-    from labgen.observe import settle_time, wait_vip_on
+    from labgen.observe import wait_settled
     from labgen.progress import Progress
 
     found = find_lab(lab)
@@ -26,7 +26,8 @@ def reset(lab: LabName) -> None:
             provider.reset(progress)
             ready = progress.elapsed()
             with progress.step(f"{found.spec.daemon} elects {found.spec.preferred.name} to hold the VIP"):
-                wait_vip_on(provider, [found.spec.preferred.name], timeout=settle_time(found.spec))
+                # settled, not only elected: a restored director's LVS pool may still be refilling
+                wait_settled(provider, on=found.spec.preferred.name, hold=0)
         except BaseException:
             console.print(f"[red]reset did not finish[/]; logs in {found.logs_dir}; "
                           f"`labgen reset {lab}` again, or `labgen down {lab}`")

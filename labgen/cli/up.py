@@ -72,7 +72,7 @@ def _bring_up(lab, progress, fresh: bool = False) -> None:
     """Machines up and provisioned, then the first election; the lab is recorded up only after
     both, so an up cut short anywhere is finished by the next (providers' up may run again)."""
     from labgen.labs import provider_for
-    from labgen.observe import settle_time, wait_vip_on
+    from labgen.observe import wait_settled
 
     lab.record_up_state("starting")
     try:
@@ -80,7 +80,8 @@ def _bring_up(lab, progress, fresh: bool = False) -> None:
         provider.up(progress, fresh=fresh)
         ready = progress.elapsed()
         with progress.step(f"{lab.spec.daemon} elects {lab.spec.preferred.name} to hold the VIP"):
-            wait_vip_on(provider, [lab.spec.preferred.name], timeout=settle_time(lab.spec))
+            # settled, not only elected: the director's LVS pool full, the daemons steady
+            wait_settled(provider, on=lab.spec.preferred.name, hold=0)
     except BaseException:
         errors.print(
             f"[red]up did not finish[/]; logs in {lab.logs_dir}; the same `labgen up` again finishes it, "

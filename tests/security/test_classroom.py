@@ -512,8 +512,8 @@ def test_400_mb_through_exec_do_not_pass_through_the_root_helper(klass, directio
 
 
 def test_an_exercise_for_the_class_is_mended_by_a_student_who_cannot_read_the_answer(klass) -> None:
-    ok("class", "exercise", "start", "twin-hostnames", timeout=600)
-    assert all(exercise_of(seat).startswith("twin-hostnames: not checked yet") for seat in SEATS)
+    ok("class", "exercise", "start", "two-machines-one-name", timeout=600)
+    assert all(exercise_of(seat).startswith("two-machines-one-name: not checked yet") for seat in SEATS)
     for name in ("exercises.yaml", "breakages.yaml"):
         answers = paths.blueprints_dir() / "keepalived-rr" / name
         assert "Permission denied" in refused("seat02", f"cat {shlex.quote(str(answers))}"), answers
@@ -523,7 +523,8 @@ def test_an_exercise_for_the_class_is_mended_by_a_student_who_cannot_read_the_an
     assert seat_ok("seat02", "labgen exercise hint").startswith("hint 1 of ")
     seat_ok("seat02", "labgen exec lb1 -- sh -c 'hostname vrrpslave && echo vrrpslave > /etc/hostname'")
     assert "every claim holds again" in seat_ok("seat02", "labgen exercise check")
-    assert exercise_of("seat02").startswith("twin-hostnames: mended") and "1 hint" in exercise_of("seat02")
+    mended = exercise_of("seat02")
+    assert mended.startswith("two-machines-one-name: mended") and "1 hint" in mended
     seat_ok("seat01", "labgen exercise reset")
     assert exercise_of("seat01") is None
 
@@ -548,7 +549,7 @@ def test_a_breakage_reaches_the_node_on_no_command_line(klass) -> None:
     wrapper = '#!/bin/sh\necho "$*" >> /root/sh-argv\nexec /bin/sh "$@"\n'
     seat_ok("seat01", "labgen exec -i lb1 -- sh -c 'cat > /usr/local/sbin/sh; chmod 755 /usr/local/sbin/sh'",
             input=wrapper)
-    seat_ok("seat01", "labgen exercise start twin-hostnames")
+    seat_ok("seat01", "labgen exercise start two-machines-one-name")
     seen = seat_ok("seat01", "labgen exec lb1 -- cat /root/sh-argv").splitlines()
     assert "-s" in seen, f"the breakage did not go through the node's sh: {seen}"
     assert not [line for line in seen if "vrrpmaster" in line], f"the breakage on a command line: {seen}"

@@ -6,12 +6,14 @@ tests/integration/test_exercises_*.py (tests/exercises.py)."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 
 import pytest
 
 from labgen import paths
 from labgen.errors import LabgenError
+from labgen.exercises import describe
 from labgen.model.exercises import load_exercises
 from labgen.model.load import load_blueprint
 from tests.conftest import BLUEPRINTS
@@ -36,7 +38,7 @@ def test_every_exercise_mends_only_nodes_the_lab_has(blueprint):
     ("keepalived-rr", "breakage: priorities-swapped", "breakage: nothing",
      r"exercise backup-holds-the-address: no breakage 'nothing'"),
     ("heartbeat-nginx", "difficulty: easy", "difficulty: trivial",
-     r"exercise secret-for-all-to-read: difficulty: Input should be"),
+     r"exercise security-review-heartbeat: difficulty: Input should be"),
 ])
 def test_bad_exercise_data_is_one_line_naming_the_exercise(blueprint_copy, blueprint, old, new, says):
     folder = blueprint_copy(blueprint)
@@ -56,5 +58,29 @@ def test_the_list_tells_stories_not_answers():
 
 def test_an_unknown_exercise_is_one_line_naming_the_known_ones():
     exercises = load_exercises(paths.blueprints_dir() / "pacemaker-nginx")
-    with pytest.raises(LabgenError, match="no exercise 'nope'; this blueprint's exercises: cluster-key"):
+    with pytest.raises(LabgenError, match="no exercise 'nope'; this blueprint's exercises: security-review-"):
         exercises.get("nope")
+
+
+@pytest.mark.parametrize(("state", "solved_after", "words"), [
+    ("mended", False, "mended"),
+    ("mended", True, "mended (then solved by the teacher)"),  # the student's mending is not erased
+    ("solved", False, "solved by the teacher"),
+])
+def test_a_teachers_solve_never_erases_a_students_mending(state, solved_after, words):
+    summary = {"id": "two-masters", "state": state, "hints": 1, "minutes": 4.0, "solved_after": solved_after}
+    assert describe(summary) == f"two-masters: {words}, 4 min, 1 hint"
+
+
+def _stems(words: str) -> set[str]:
+    return {word.lower().removesuffix("s") for word in re.findall(r"[A-Za-z0-9]+", words)}
+
+
+@pytest.mark.parametrize("blueprint", BLUEPRINTS)
+def test_an_exercise_id_tells_no_more_than_its_story(blueprint):
+    """A student sees the id (`labgen exercise list`, status): a word it shares with its breakage's
+    id (the cause) must be one the story already shows."""
+    exercises = load_exercises(paths.blueprints_dir() / blueprint)
+    for exercise in exercises.exercises:
+        told = _stems(exercise.id) & _stems(exercise.breakage) - _stems(f"{exercise.title} {exercise.story}")
+        assert not told, f"{exercise.id} names its cause ({', '.join(sorted(told))}): name the symptom"

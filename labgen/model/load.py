@@ -244,7 +244,7 @@ def _check_folders(bp: Blueprint, source: Source, data: CommentedMap) -> None:
 
 def _test_exists(folder: Path, test: str) -> bool:
     """test_x.py::test_y names a function defined at the top of that file of the suite, or one it
-    imports from labgen's shared suites (labgen.verify.suites), by its own name or as test_y."""
+    imports from labgen's shared suites (labgen.testing.suites), by its own name or as test_y."""
     file, function = test.split("::")
     if not (folder / file).is_file():
         return False
@@ -255,7 +255,7 @@ def _test_exists(folder: Path, test: str) -> bool:
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == function:
             return True
-        shared = isinstance(node, ast.ImportFrom) and (node.module or "").startswith("labgen.verify.suites.")
+        shared = isinstance(node, ast.ImportFrom) and (node.module or "").startswith("labgen.testing.suites.")
         if shared and any((alias.asname or alias.name) == function for alias in node.names):
             return True
     return False

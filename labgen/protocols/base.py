@@ -50,7 +50,7 @@ class Protocol(ABC):
     # client on a real CPU
     clean_handover_s: float = 2
     # the faults of the preferred node after which the backup takes over and the preferred node
-    # takes back once it is undone (labgen.verify.suites.failover)
+    # takes back once it is undone (labgen.testing.suites.failover)
     takeover_faults: tuple[str, ...] = ("stop", "crash", "freeze")
 
     def checks(self, bp) -> Iterator[tuple[Loc, str]]:

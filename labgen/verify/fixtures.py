@@ -56,8 +56,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Tests taking `node` run once per node of the lab, named after it; `package` and `service`
-    once per package and service of the blueprint (labgen.verify.suites.install); `takeover_fault`
-    once per fault its protocol takes over from (labgen.verify.suites.failover)."""
+    once per package and service of the blueprint (labgen.testing.suites.install); `takeover_fault`
+    once per fault its protocol takes over from (labgen.testing.suites.failover)."""
     wanted = [n for n in ("node", "package", "service", "takeover_fault") if n in metafunc.fixturenames]
     if not wanted:
         return

@@ -1,3 +1,3 @@
 """Tutorial: install Heartbeat and nginx; both run and start at boot."""
 
-from labgen.verify.suites.install import test_package_is_installed, test_service_is_enabled_and_running
+from labgen.testing.suites.install import test_package_is_installed, test_service_is_enabled_and_running

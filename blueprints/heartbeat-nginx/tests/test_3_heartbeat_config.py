@@ -2,7 +2,7 @@
 
 import re
 
-from labgen.verify.behaviour import assert_read_since_changed
+from labgen.testing import assert_read_since_changed
 
 AUTHKEYS = "/etc/ha.d/authkeys"
 # heartbeat signs its packets with the key `auth N` picks; crc signs nothing (anyone may forge

@@ -1,8 +1,7 @@
 """Tutorial: sample data under /www, nonlocal bind, and nginx serving it on the shared IP."""
 
-from labgen.poll import wait_for
-from labgen.verify.behaviour import backup_name
-from labgen.verify.suites.nginx import (
+from labgen.testing import backup_name, wait_for
+from labgen.testing.suites.nginx import (
     test_nginx_config_is_valid,
     test_nginx_log_shows_the_clients_requests,
     test_nginx_site_listens_on_the_vip,

@@ -6,10 +6,8 @@ your local computer". Also for a crash and a hung (frozen) lb0."""
 
 import pytest
 
-from labgen.grammar import seconds
-from labgen.protocols.heartbeat import RQSTDELAY_S
-from labgen.verify.failover import measure
-from labgen.verify.suites.failover import (
+from labgen.testing import RQSTDELAY_S, measure, seconds
+from labgen.testing.suites.failover import (
     agent_allowance,
     test_a_reboot_of_lb0_keeps_the_results_coming_in,
     test_lb1_takes_over_and_lb0_takes_back,

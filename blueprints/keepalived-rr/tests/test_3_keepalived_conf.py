@@ -4,8 +4,7 @@ import re
 
 import pytest
 
-from labgen.poll import said
-from labgen.protocols.keepalived import DUMP_COMMAND, RunningVRRP, genhash_command, running_vrrp
+from labgen.testing import DUMP_COMMAND, RunningVRRP, genhash_command, running_vrrp, said
 
 CONF = "/etc/keepalived/keepalived.conf"
 

@@ -1,8 +1,8 @@
+from labgen.testing import quiet_time, settle_time, vip_holders, wait_for
+
 """Tutorial: "We can now see our virtual IP Addresses at eth0 on VRRP Master. The address should
 respond to ping, and the Apache Webserver is also available at this IP address." """
 
-from labgen.observe import quiet_time, settle_time, vip_holders
-from labgen.poll import wait_for
 
 
 def test_vip_is_on_the_master_only(provider, spec):

@@ -7,18 +7,20 @@ import math
 
 import pytest
 
-from labgen.observe import serving_bound, settle_time, wait_vip_on
-from labgen.poll import wait_for
-from labgen.protocols.keepalived import lvs_pool
-from labgen.verify.behaviour import (
+from labgen.testing import (
     backup_name,
     bypass_rules,
+    lvs_pool,
+    measure,
     new_client_addresses,
+    no_lvs,
+    serving_bound,
+    settle_time,
+    wait_for,
+    wait_vip_on,
     wait_vip_seen_on,
 )
-from labgen.verify.failover import measure
-from labgen.verify.fixtures import no_lvs
-from labgen.verify.suites.failover import (
+from labgen.testing.suites.failover import (
     test_lb1_takes_over_and_lb0_takes_back as test_backup_takes_over_and_master_takes_back,
 )
 

@@ -4,10 +4,7 @@ import re
 
 import pytest
 
-from labgen.observe import serving_bound
-from labgen.poll import wait_for
-from labgen.protocols.keepalived import real_servers_in
-from labgen.verify.behaviour import new_client_addresses
+from labgen.testing import new_client_addresses, real_servers_in, serving_bound, wait_for
 
 pytestmark = pytest.mark.usefixtures("lvs")
 

@@ -1,7 +1,8 @@
+from labgen.testing import GROUP, cluster_state
+
 """Tutorial: the shared secret, the cluster's network, and lb0 the master for the IP; the pacemaker
 way (corosync's authkey, corosync.conf, a location preference in the cluster's configuration)."""
 
-from labgen.protocols.pacemaker import GROUP, cluster_state
 
 
 def test_authkey_is_private(host):

@@ -1,7 +1,7 @@
 """Tutorial: sample data under /www, and nginx serving it on the shared IP. Here nginx is a cluster
 resource: pacemaker starts it after the IP, on lb0 only, so no ip_nonlocal_bind is needed."""
 
-from labgen.verify.suites.nginx import (
+from labgen.testing.suites.nginx import (
     test_nginx_log_shows_the_clients_requests,
     test_nginx_site_listens_on_the_vip,
     test_sample_data,

@@ -5,10 +5,8 @@ place. Also for a hung (frozen) lb0, its links cut and its power pulled."""
 
 import pytest
 
-from labgen import protocols
-from labgen.protocols.pacemaker import consensus_ms, membership_s
-from labgen.verify.failover import measure
-from labgen.verify.suites.failover import (
+from labgen.testing import consensus_ms, measure, membership_s, protocol_of
+from labgen.testing.suites.failover import (
     agent_allowance,
     test_a_reboot_of_lb0_keeps_the_results_coming_in,
     test_lb1_takes_over_and_lb0_takes_back,
@@ -22,7 +20,7 @@ def test_failover_and_failback_times_follow_the_protocol(provider, spec, restore
     off is lost when corosync's token times out, the new membership forms after consensus, then
     lb1 starts the group. Failback (stickiness 0): lb0 rejoins, and the group moves back."""
     report = measure(provider, fault)
-    clean_handover_s = protocols.of(spec).clean_handover_s
+    clean_handover_s = protocol_of(spec).clean_handover_s
     if fault == "stop":
         assert report.moved_within(0, (clean_handover_s + agent_allowance(spec, 2)) * 1000), report
     else:

@@ -2,8 +2,8 @@
 
 import pytest
 
-# the shared tests the suite imports (labgen.verify.suites) report their failed asserts in full,
+# the shared tests the suite imports (labgen.testing.suites) report their failed asserts in full,
 # as the suite's own do
-pytest.register_assert_rewrite("labgen.verify.suites")
+pytest.register_assert_rewrite("labgen.testing.suites")
 
 pytest_plugins = ["labgen.verify.fixtures", "labgen.verify.claims"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from labgen import protocols
 from labgen.lab import LabSpec
-from labgen.poll import wait_for
+from labgen.poll import said, wait_for
 from labgen.protocols import NodeView, Protocol
 from labgen.providers import provider_class
 from labgen.providers.base import Provider
@@ -89,9 +89,10 @@ class ClusterView:
     def holders(self) -> list[str]:
         return [name for name, view in self.nodes.items() if view.vip]
 
-    def __repr__(self) -> str:
-        seen = {"client": f"sees {self.client_sees}"} if self.client_asked else {}
-        return repr(seen | {name: str(view) for name, view in self.nodes.items()})
+    def __str__(self) -> str:
+        """lb0 VIP all, lb1 standby, client sees lb0: what a failed wait shows."""
+        seen = {name: str(view) for name, view in self.nodes.items()}
+        return said(seen | ({"client": f"sees {self.client_sees}"} if self.client_asked else {}))
 
 
 def cluster_view(provider: Provider, macs: dict[str, str] | None = None) -> ClusterView:

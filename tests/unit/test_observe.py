@@ -45,6 +45,6 @@ def test_a_client_seat_with_no_arp_entry_is_not_settled():
     assert not is_settled(view, protocols.PROTOCOLS["keepalived"])
 
 
-def test_a_view_reads_as_before_in_poll_messages():
+def test_a_view_reads_as_words_in_poll_messages():
     view = ClusterView({"lb0": hb(True, "local"), "lb1": NodeView(vip=False, pool=(1, 2))}, True, "lb0")
-    assert repr(view) == "{'client': 'sees lb0', 'lb0': 'VIP local', 'lb1': '- pool 1/2'}"
+    assert str(view) == "lb0 VIP local, lb1 - pool 1/2, client sees lb0"

@@ -41,6 +41,35 @@ def test_master_and_backup_as_the_tutorial_says(host, spec, node, running):
     assert re.search(rf"^\s*state {state}\s*$", conf, re.M), f"{node}: keepalived.conf lacks `state {state}`"
 
 
+# keepalived.conf's keyword -> the dump's words for it
+AS_RUN = {"priority": "Priority", "virtual_router_id": "Virtual Router ID", "advert_int": "Advert interval"}
+
+
+def dumped_number(text: str | None) -> float | None:
+    """"1 sec", "500 milli-sec", "50" -> seconds or a plain number."""
+    if not text:
+        return None
+    number = float(text.split()[0])
+    return number / 1000 if "milli" in text else number
+
+
+def test_keepalived_runs_the_file_as_written(host, node, running):
+    """keepalived reads its file at start and reload only: one edited since says one thing while
+    the daemon does another, until the next restart does it (in an exam, or at 3 a.m.)."""
+    conf = host.file(CONF).content_string
+    written = re.search(r"^\s*router_id\s+(\S+)", conf, re.M)
+    assert written and written.group(1) == running[node].router_id, (
+        f"{node}: keepalived.conf says router_id {written and written.group(1)}, keepalived runs "
+        f"{running[node].router_id}: reload it")
+    instance = running[node].only_instance()
+    for keyword, words in AS_RUN.items():
+        value = re.search(rf"^\s*{keyword}\s+(\S+)", conf, re.M)
+        runs = dumped_number(instance.get(words))
+        assert value and runs is not None and float(value.group(1)) == runs, (
+            f"{node}: keepalived.conf says {keyword} {value and value.group(1)}, keepalived runs {runs}: "
+            "reload it")
+
+
 def test_both_nodes_run_one_virtual_router(running):
     """The same virtual_router_id on both, whichever: the number only has to match."""
     ids = {name: vrrp.only_instance().get("Virtual Router ID") for name, vrrp in running.items()}

@@ -106,7 +106,7 @@ def test_broken_vrrp_password_is_caught_by_the_suite(keepalived):
     try:
         result = keepalived.verify("-k", "share_the_vrrp_password")
         assert result.returncode != 0
-        assert "auth_pass differs between nodes" in result.stdout
+        assert "the nodes run with different auth_pass" in result.stdout
     finally:
         keepalived.exec("lb1", f"cp /root/conf.good {conf} && systemctl restart keepalived")
 

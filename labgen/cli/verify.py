@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -45,9 +46,11 @@ def verify(
         options.append("--exitfirst")
     if quick:
         options += ["-m", "not disruptive"]
+    began = time.time()
     with lab_lock(lab, "verify"):
         done = run_suite(found, claims or [], options)
-    verdicts = last_verdicts(found).values()
+    # this run's verdicts only: a run that stopped before its summary leaves an older file
+    verdicts = last_verdicts(found, since=began).values()
     if unproven := [claim for claim in verdicts if claim["verdict"] == NOT_PROVEN]:
         reasons = sorted({why for claim in unproven for why in claim["not_proven_because"]})
         console.print(f"[yellow]not proven on this lab:[/] {len(unproven)} of {len(verdicts)} claims "

@@ -109,8 +109,10 @@ def assert_read_since_changed(host, service: str, paths: list[str]) -> None:
     """The running daemon has read these files as they are: its last start came after their last
     change. A file edited since (a fix or a mistake) is not what the daemon runs with, and a
     restart would change what the lab does."""
+    # a stopped unit keeps its last ActiveEnterTimestamp, and `date -d ""` is today's midnight
+    assert host.run(f"systemctl is-active --quiet {service}").rc == 0, f"{service} is not running"
     started = host.run(f"date -d \"$(systemctl show -p ActiveEnterTimestamp --value {service})\" +%s")
-    assert started.rc == 0 and started.stdout.strip(), f"{service} is not running"
+    assert started.rc == 0 and started.stdout.strip(), f"{service}: no start time ({started.stderr.strip()})"
     for path in paths:
         changed = host.run(f"stat -c %Y {path}")
         assert changed.rc == 0, f"{path}: {changed.stderr.strip()}"

@@ -41,9 +41,12 @@ def selection(lab: Lab, claims: list[str]) -> list[str]:
     return [str(lab.path / "tests" / test) for test in in_suite_order]
 
 
-def last_verdicts(lab: Lab) -> dict[str, dict]:
-    """The claims of the lab's last suite run by id: verdict, tests, and those that failed."""
+def last_verdicts(lab: Lab, since: float = 0) -> dict[str, dict]:
+    """The claims of the lab's last suite run by id: verdict, tests, and those that failed; none if
+    that run ended before `since` (a run that stopped before its summary leaves an older file)."""
     try:
+        if lab.claims_record.stat().st_mtime < since:
+            return {}
         record = json.loads(lab.claims_record.read_text())
     except (OSError, ValueError):
         return {}

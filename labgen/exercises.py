@@ -17,7 +17,7 @@ from labgen.lab import Lab
 from labgen.model.breakages import Breakage
 from labgen.model.exercises import Exercise, ExerciseSet, load_exercises
 from labgen.model.load import find_blueprint
-from labgen.observe import wait_settled
+from labgen.observe import wait_settled, wait_steady
 from labgen.providers.base import Provider
 from labgen.verify.run import NOT_PROVEN, last_verdicts, run_suite
 
@@ -164,9 +164,9 @@ def apply_breakage(provider: Provider, breakage: Breakage) -> None:
 
 def mend(provider: Provider, breakage: Breakage, commands: dict[str, str]) -> None:
     """Run the mending commands, or (none given) provision each node the breakage touched again,
-    one at a time with a settled cluster in between (as an administrator would: heartbeat
-    restarted on one node while the other takes over its resources can stay "in transition" for
-    good); then wait for a settled lab with the VIP on the preferred node."""
+    one at a time with steady daemons in between (as an administrator would: heartbeat restarted
+    on one node while the other takes over its resources can stay "in transition" for good); then
+    wait for a settled lab with the VIP on the preferred node."""
     lab = provider.lab
     for node, command in commands.items():
         _run(provider, node, SCRIPT_FROM_STDIN, command, f"the fix of {breakage.id}")
@@ -174,7 +174,7 @@ def mend(provider: Provider, breakage: Breakage, commands: dict[str, str]) -> No
         for node in breakage.apply:
             script = (lab.path / "provision" / f"{node}.sh").read_text()
             _run(provider, node, ["bash", "-s"], script, f"provisioning {node} again")
-            wait_settled(provider)
+            wait_steady(provider)
     wait_settled(provider, on=lab.spec.preferred.name)
 
 

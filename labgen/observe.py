@@ -141,3 +141,19 @@ def wait_settled(provider: Provider, on: str | None = None, *, hold: float | Non
         hold=hold,
     )
     return view.holders[0]
+
+
+def wait_steady(provider: Provider) -> None:
+    """Wait for the daemons to say they are in a steady state, quiet for the protocol's quiet time,
+    wherever the VIP is: a cluster mended one node at a time may rightly hold it twice in between
+    (keepalived with a password on one node and none on the other)."""
+    spec = provider.lab.spec
+    protocol = protocols.of(spec)
+    hold = quiet_time(spec)
+    wait_for(
+        lambda: cluster_view(provider),
+        lambda seen: protocol.daemons_settled(list(seen.nodes.values())),
+        expected=f"the daemons in a steady state for {hold:g} s",
+        timeout=settle_time(spec) + hold,
+        hold=hold,
+    )

@@ -9,12 +9,15 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
+from importlib.metadata import version
+from typing import Annotated
 
 import typer
 
 from labgen.cli import (
     box,
     class_,
+    defaults,
     doctor,
     down,
     exec_,
@@ -34,12 +37,32 @@ from labgen.cli import (
 from labgen.errors import LabgenError
 
 app = typer.Typer(
-    help="Reproducible high-availability teaching labs: blueprint -> Vagrantfile -> lab -> proof.",
+    rich_markup_mode="markdown",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        print(f"labgen {version('labgen')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    _version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print labgen's version."),
+    ] = False,
+) -> None:
+    """Reproducible high-availability teaching labs: blueprint -> Vagrantfile -> lab -> proof.
+
+    Defaults for any option: LABGEN_PROVIDER, LABGEN_BOX, and ~/.config/labgen/config.toml
+    (docs/quickstart.md, "Defaults")."""
+
+
 app.command("list")(list_.list_blueprints)
 app.command("show")(show.show)
 app.command("render")(render.render)
@@ -63,7 +86,8 @@ def main() -> None:
     """Entry point: a LabgenError or a usage mistake becomes one line on stderr and exit 2, never a
     traceback or a screenful of usage; Ctrl-C exits 130 (`up` says itself how to clean up)."""
     try:
-        code = app(standalone_mode=False)
+        configured = defaults.default_map(typer.main.get_command(app))
+        code = app(prog_name="labgen", standalone_mode=False, default_map=configured)
     except LabgenError as exc:
         _fail(str(exc), exc.exit_code)
     except typer.TyperException as exc:  # a usage mistake: unknown option, missing argument, ...

@@ -6,7 +6,21 @@ from typing import Annotated
 
 import typer
 
+from labgen import paths
 from labgen.errors import LabgenError
+
+
+def _blueprint_names(incomplete: str) -> list[str]:
+    """Shell completion: the shipped blueprints."""
+    return [name for name in paths.blueprint_names() if name.startswith(incomplete)]
+
+
+def _lab_names(incomplete: str) -> list[str]:
+    """Shell completion: the labs on this host (their folders, not parsed: completion must be quick)."""
+    folder = paths.labs_dir()
+    found = folder.glob("*/lab.json") if folder.is_dir() else []
+    return sorted(p.parent.name for p in found if p.parent.name.startswith(incomplete))
+
 
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 Sets = Annotated[
@@ -16,14 +30,28 @@ Sets = Annotated[
     ),
 ]
 Provider = Annotated[
-    str, typer.Option("--provider", "-p", help="libvirt (VMs, the real thing) or nspawn (containers).")
+    str,
+    typer.Option(
+        "--provider",
+        "-p",
+        envvar="LABGEN_PROVIDER",
+        help="libvirt (VMs, the real thing) or nspawn (containers).",
+    ),
 ]
-LabName = Annotated[str, typer.Argument(help="The lab's name (defaults to its blueprint's at `up`).")]
-Blueprint = Annotated[str, typer.Argument(help="A blueprint name (see `labgen list`) or a path.")]
+LabName = Annotated[
+    str,
+    typer.Argument(help="The lab's name (defaults to its blueprint's at `up`).", autocompletion=_lab_names),
+]
+Blueprint = Annotated[
+    str,
+    typer.Argument(help="A blueprint name (see `labgen list`) or a path.", autocompletion=_blueprint_names),
+]
 Box = Annotated[
     str | None,
     typer.Option(
-        "--box", help="The release every node boots from (see `labgen box list`); default: the blueprint's."
+        "--box",
+        envvar="LABGEN_BOX",
+        help="The release every node boots from (see `labgen box list`); default: the blueprint's.",
     ),
 ]
 

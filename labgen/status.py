@@ -9,21 +9,40 @@ from labgen.exercises import summary
 from labgen.lab import Lab
 from labgen.labs import BrokenLab, nodes_problem, provider_for
 from labgen.observe import vip_holders
+from labgen.providers.base import Provider
 
 
 def lab_report(lab: Lab | BrokenLab) -> dict:
     """What `status` shows of a lab (and `class status` of each seat's): its nodes, the VIP
     holder, the last up's timing, the exercise it runs."""
     if isinstance(lab, BrokenLab):
-        return {"name": lab.name, "path": str(lab.path), "state": "broken", "problem": lab.reason,
-                "problems": [lab.reason], "up_state": None, "nodes": {}, "vip_holders": [], "skipped": [],
-                "exercise": None}
+        return {
+            "name": lab.name,
+            "path": str(lab.path),
+            "state": "broken",
+            "problem": lab.reason,
+            "problems": [lab.reason],
+            "up_state": None,
+            "nodes": {},
+            "units": {},
+            "wanted": {},
+            "vip_holders": [],
+            "skipped": [],
+            "exercise": None,
+        }
     provider = provider_for(lab)
     nodes = provider.status()
     running = all(state == "running" for state in nodes.values())
     holders = vip_holders(provider) if running else []
+    units = {node: _units(provider, node) for node, state in nodes.items() if state == "running"}
+    wanted = _wanted_units(lab, units, holders)
     # the VIP is asked of nodes only when all run: otherwise their state is the problem
-    found = [_up_problem(lab), nodes_problem(lab, nodes), _vip_problem(lab, holders) if running else None]
+    found = [
+        _up_problem(lab),
+        nodes_problem(lab, nodes),
+        _units_problem(lab, units, wanted),
+        _vip_problem(lab, holders) if running else None,
+    ]
     problems = [problem for problem in found if problem]
     return {
         "name": lab.name,
@@ -36,11 +55,47 @@ def lab_report(lab: Lab | BrokenLab) -> dict:
         "path": str(lab.path),
         "vip": lab.spec.vip,
         "nodes": nodes,
+        "units": units,
+        "wanted": wanted,
+        "box": lab.spec.nodes[0].box,
         "vip_holders": holders,
         "skipped": [s.model_dump() for s in lab.spec.skipped],
         "up_timing": _up_timing(lab),
         "exercise": summary(lab),
     }
+
+
+def _units(provider: Provider, node: str) -> dict[str, str]:
+    """The HA daemon's and the web server's systemd state on a running node (active, failed,
+    inactive, ...): a machine that runs is not yet a node that serves."""
+    spec = provider.lab.spec
+    names = [spec.daemon, spec.web]
+    done = provider.exec(node, ["systemctl", "is-active", *names], timeout=30)
+    states = done.stdout.split()
+    return (
+        dict(zip(names, states, strict=True))
+        if len(states) == len(names)
+        else dict.fromkeys(names, "unknown")
+    )
+
+
+def _wanted_units(lab: Lab, units: dict[str, dict[str, str]], holders: list[str]) -> dict[str, list[str]]:
+    """The HA daemon must run on every node; the web server too where it starts at boot, else
+    (pacemaker starts it) on the VIP holder only."""
+    spec = lab.spec
+    return {
+        node: [spec.daemon] + ([spec.web] if spec.web in spec.services or node in holders else [])
+        for node in units
+    }
+
+
+def _units_problem(lab: Lab, units: dict[str, dict[str, str]], wanted: dict[str, list[str]]) -> str | None:
+    down = [(node, unit) for node, names in wanted.items() for unit in names if units[node][unit] != "active"]
+    if not down:
+        return None
+    node, unit = down[0]
+    said = ", ".join(f"{unit} is {units[node][unit]} on {node}" for node, unit in down)
+    return f"{said} (`labgen exec {lab.name} {node} -- journalctl -u {unit}` says why)"
 
 
 def _vip_problem(lab: Lab, holders: list[str]) -> str | None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from labgen.cli.options import Json
-from labgen.cli.output import console, print_json
+from labgen.cli.output import console, print_json, print_table
 
 app = typer.Typer(help="Build and list offline boxes and container roots.", no_args_is_help=True)
 
@@ -69,7 +69,7 @@ def list_boxes(as_json: Json = False) -> None:
         daemons = " ".join(f"{pkg} {version}" for pkg, version in row["versions"].items())
         size = f"{row['size_bytes'] / 2**20:.0f} MiB" if row["size_bytes"] else ""
         table.add_row(row["name"], row["kind"], state, daemons, size, row["built_at"] or "")
-    console.print(table)
+    print_table(table)
 
 
 def box_rows() -> list[dict]:
@@ -124,7 +124,7 @@ def list_saved(as_json: Json = False) -> None:
     for row in rows:
         table.add_row(row["key"][:12], row["blueprint"] or "?", " ".join(row["boxes"]),
                       f"{row['size_bytes'] / 2**20:.0f} MiB", row["created"] or "", row["problem"] or "whole")
-    console.print(table)
+    print_table(table)
 
 
 @app.command("prune")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from labgen.cli.options import Blueprint, Box, Json, Provider, Sets, with_box
-from labgen.cli.output import console, errors, print_json
+from labgen.cli.output import console, errors, print_json, print_table
 
 app = typer.Typer(help="A classroom: one lab and one account per seat.", no_args_is_help=True)
 
@@ -157,7 +157,7 @@ def roster(json_: Json = False) -> None:
     table = Table("seat", "account", "password", "state", "connect", title=f"class of {state['blueprint']}")
     for row in rows:
         table.add_row(*(str(row[key] or "-") for key in ("seat", "account", "password", "state", "connect")))
-    console.print(table)
+    print_table(table)
     if resources:
         console.print(f"each node: {limits.describe_node(resources)}", highlight=False)
     console.print("then, as the seat: labgen status · labgen verify --quick · labgen exec lb0 -- ip addr · "
@@ -177,7 +177,7 @@ def status(
         print_json(seat_rows(classroom.load()))
         return
     if watch is None:
-        console.print(table(seat_rows(classroom.load())))
+        print_table(table(seat_rows(classroom.load())))
         return
     from rich.live import Live
 

@@ -10,7 +10,8 @@ environment, which beats the user's file, which beats the host's (click's defaul
     seats = 12                # `labgen class up` alone
 
 Keys are spelled as the options are (`--no-progress` is `no-progress`); a key no command knows,
-or a table that is not a command, is refused in one line naming the file.
+or a table that is not a command, is refused in one line naming the file. A seat's commands
+(labgen-seat, run as root for a student) read no file: they are exactly what the helper let through.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def default_map(root: Any) -> dict:
     """click's default_map for the command tree under `root` (a click group), from the host's
     file then the user's (the user's wins)."""
     merged: dict = {}
+    if os.environ.get("LABGEN_SEAT"):  # a seat's command is exactly what labgen-seat let through
+        return merged
     for path in (HOST_FILE, user_file()):
         if path.is_file():
             _merge(merged, _spread(root, _read(path), path))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from labgen.cli.options import Json
-from labgen.cli.output import console, print_json
+from labgen.cli.output import console, print_json, words
 
 
 def doctor(as_json: Json = False) -> None:
@@ -20,8 +20,11 @@ def doctor(as_json: Json = False) -> None:
     nodes = {name: len(bp.nodes) for name, bp in blueprints.items()}
     # a class is root's: as another user the question does not arise (None)
     lifted = seat.can_lift_seat_limits() if os.geteuid() == 0 else None
-    node_limits = {"enforced": cgroups.supported(), "seat_limit_lifted_in_nodes": lifted,
-                   "per_blueprint": {name: bp.resources.model_dump() for name, bp in blueprints.items()}}
+    node_limits = {
+        "enforced": cgroups.supported(),
+        "seat_limit_lifted_in_nodes": lifted,
+        "per_blueprint": {name: bp.resources.model_dump() for name, bp in blueprints.items()},
+    }
     for name in PROVIDERS:
         cls = provider_class(name)
         report[name] = {
@@ -35,19 +38,33 @@ def doctor(as_json: Json = False) -> None:
     else:
         for name, entry in report.items():
             ready = "[green]ready[/]" if not entry["missing"] else "[yellow]not ready[/]"
-            console.print(f"[bold]{name}[/]: {ready}  features: {entry['features']}", highlight=False)
+            console.print(
+                f"[bold]{name}[/]: {ready}  features: {_features(entry['features'])}", highlight=False
+            )
             for item in entry["missing"]:
                 console.print(f"  missing {item['piece']}: [bold]{item['fix']}[/]", highlight=False)
         for name, entry in report.items():
             room = entry["classroom"]
             seats = ", ".join(f"{bp} {n}" for bp, n in room["seats"].items())
-            console.print(f"[bold]class on {name}[/]: seats that fit: {seats} ({room['memory_available_mb']} "
-                          f"MB available, {room['disk_free_mb']} MB free)", highlight=False)
-        console.print(f"kernel limits now {report['nspawn']['classroom']['limits']} (class up raises them "
-                      "as needed)", highlight=False)
+            console.print(
+                f"[bold]class on {name}[/]: seats that fit: {seats} ({room['memory_available_mb']} "
+                f"MB available, {room['disk_free_mb']} MB free)",
+                highlight=False,
+            )
+        kernel = report["nspawn"]["classroom"]["limits"]
+        console.print(
+            f"kernel limits now: {', '.join(f'{key} {value}' for key, value in kernel.items())} "
+            "(class up raises them as needed)",
+            highlight=False,
+        )
         _print_node_limits(node_limits)
     if all(entry["missing"] for entry in report.values()):
         raise typer.Exit(1)
+
+
+def _features(features: dict[str, bool]) -> str:
+    """`ip_vs yes, kvm no`."""
+    return ", ".join(f"{name} {words(value)}" for name, value in features.items()) or "none"
 
 
 def _blueprints() -> dict:
@@ -64,11 +81,17 @@ def _print_node_limits(node_limits: dict) -> None:
 
     enforced = [name for name, ok in node_limits["enforced"].items() if ok]
     missing = [name for name, ok in node_limits["enforced"].items() if not ok]
-    console.print(f"node limits this host enforces: {', '.join(enforced) or 'none'}"
-                  + (f"; not: {', '.join(missing)}" if missing else ""), highlight=False)
+    console.print(
+        f"node limits this host enforces: {', '.join(enforced) or 'none'}"
+        + (f"; not: {', '.join(missing)}" if missing else ""),
+        highlight=False,
+    )
     for name, resources in node_limits["per_blueprint"].items():
         console.print(f"  {name}: {limits.describe_node(resources)}", highlight=False)
     if node_limits["seat_limit_lifted_in_nodes"] is False:
-        console.print(f"  a seat's commands in its nodes keep the seat's {accounts.NPROC}-process limit "
-                      "(root here lacks CAP_SYS_RESOURCE to lift it): node root's processes, its daemons "
-                      "counted, stop there", highlight=False)
+        console.print(
+            f"  a seat's commands in its nodes keep the seat's {accounts.NPROC}-process limit "
+            "(root here lacks CAP_SYS_RESOURCE to lift it): node root's processes, its daemons "
+            "counted, stop there",
+            highlight=False,
+        )

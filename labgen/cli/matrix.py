@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from labgen.cli.options import Blueprint, Json, Provider
-from labgen.cli.output import console, print_json
+from labgen.cli.output import console, print_json, print_table
 
 Boxes = Annotated[
     str | None, typer.Option("--boxes", help="Comma-separated releases (default: every Debian one).")
@@ -112,7 +112,7 @@ def _print_table(rows) -> None:
     table = Table(*(h for h, _ in cols))
     for i in range(len(rows)):
         table.add_row(*(cells[i] for _, cells in cols))
-    console.print(table)
+    print_table(table)
     daemons = dict(columns(rows))["daemons"]
     for row, versions in zip(rows, daemons, strict=True):
         console.print(f"{row.box}: {versions}\n  [dim]log: {row.log}[/]", highlight=False)

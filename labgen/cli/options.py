@@ -42,6 +42,9 @@ LabName = Annotated[
     str,
     typer.Argument(help="The lab's name (defaults to its blueprint's at `up`).", autocompletion=_lab_names),
 ]
+LabNameOrAll = Annotated[
+    str | None, typer.Argument(help="One lab; all labs when omitted.", autocompletion=_lab_names)
+]
 Blueprint = Annotated[
     str,
     typer.Argument(help="A blueprint name (see `labgen list`) or a path.", autocompletion=_blueprint_names),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from labgen.cli.options import Blueprint, Box, Json, Sets, with_box
-from labgen.cli.output import console, print_json
+from labgen.cli.output import console, print_json, print_table, settings
 
 
 def show(blueprint: Blueprint, set_: Sets = None, as_json: Json = False, box: Box = None) -> None:
@@ -57,12 +57,14 @@ def _print_human(bp, skips: dict[str, list[dict]]) -> None:
         nodes.add_row(
             node.name, node.hostname or node.name, node.role, *(str(node.addresses[n]) for n in bp.networks)
         )
-    console.print(nodes)
+    print_table(nodes)
     for name, net in bp.networks.items():
         console.print(f"network {name}: {net.cidr} on {net.interface}  {net.purpose}")
     console.print(f"VIP {bp.vip} on {bp.vip_network}; client seat {', '.join(map(str, bp.client))}")
     params = bp.protocol_params.model_dump(exclude={protocols.of(bp).secret_field})
-    console.print(f"{bp.service}: {params}", highlight=False)
+    console.print(f"[bold]{bp.service} settings[/] (--set KEY=VALUE changes one)")
+    for line in settings(params, f"{bp.service}."):
+        console.print(f"  {line}", highlight=False)
     for provider, items in skips.items():
         for skip in items:
             console.print(f"[yellow]skipped with {provider} here:[/] {skip['what']}: {skip['reason']}")

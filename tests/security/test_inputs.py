@@ -284,6 +284,21 @@ class TestALab:
                              timeout=60, interval=0.5)
         assert report["state"] == "up" and report["vip_holders"] == ["lb0"], report
 
+    def test_status_exits_1_while_a_web_server_is_down_behind_a_held_vip(self, running):
+        """The machines run and lb0 holds the VIP: only the daemons say lb1 would serve nothing."""
+        labgen("exec", running, "lb1", "--", "systemctl", "stop", "apache2")
+        try:
+            code, report = status()
+            assert code == 1 and report["vip_holders"] == ["lb0"], report
+            assert "apache2 is inactive on lb1" in report["problem"], report
+            assert report["units"]["lb1"] == {"keepalived": "active", "apache2": "inactive"}, report
+            rows = labgen("status").stdout.splitlines()
+            row = next(line for line in rows if line.startswith(f"{running} "))
+            assert row.split()[3:] == ["degraded", "lb0", "lb0", "ok", "lb1", "apache2", "inactive", "-"], row
+        finally:
+            labgen("exec", running, "lb1", "--", "systemctl", "start", "apache2")
+        assert status()[0] == 0
+
     def test_down_of_a_folder_whose_lab_json_names_another_lab_leaves_that_lab(self, running):
         """A lab.json copied from the running lab into another lab's folder: down takes down the
         folder's own lab (by its name), never the running one."""

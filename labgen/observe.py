@@ -22,6 +22,20 @@ def vip_holders(provider: Provider) -> list[str]:
     ]
 
 
+def unit_states(provider: Provider, node: str, timeout: float = 30) -> dict[str, str]:
+    """The HA daemon's and the web server's systemd state on a running node (active, failed,
+    inactive, ...; unknown if the node did not answer): a machine that runs is not yet a node
+    that serves."""
+    spec = provider.lab.spec
+    names = [spec.daemon, spec.web]
+    states = provider.exec(node, ["systemctl", "is-active", *names], timeout=timeout).stdout.split()
+    return (
+        dict(zip(names, states, strict=True))
+        if len(states) == len(names)
+        else dict.fromkeys(names, "unknown")
+    )
+
+
 def http_via_vip(provider: Provider, source: str | None = None, timeout: float = 2) -> str | None:
     """The page the client seat gets from the VIP (from one of its addresses), None on failure."""
     spec = provider.lab.spec

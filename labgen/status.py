@@ -8,8 +8,7 @@ import json
 from labgen.exercises import summary
 from labgen.lab import Lab
 from labgen.labs import BrokenLab, nodes_problem, provider_for
-from labgen.observe import vip_holders
-from labgen.providers.base import Provider
+from labgen.observe import unit_states, vip_holders
 
 
 def lab_report(lab: Lab | BrokenLab) -> dict:
@@ -34,7 +33,7 @@ def lab_report(lab: Lab | BrokenLab) -> dict:
     nodes = provider.status()
     running = all(state == "running" for state in nodes.values())
     holders = vip_holders(provider) if running else []
-    units = {node: _units(provider, node) for node, state in nodes.items() if state == "running"}
+    units = {node: unit_states(provider, node) for node, state in nodes.items() if state == "running"}
     wanted = _wanted_units(lab, units, holders)
     # the VIP is asked of nodes only when all run: otherwise their state is the problem
     found = [
@@ -63,20 +62,6 @@ def lab_report(lab: Lab | BrokenLab) -> dict:
         "up_timing": _up_timing(lab),
         "exercise": summary(lab),
     }
-
-
-def _units(provider: Provider, node: str) -> dict[str, str]:
-    """The HA daemon's and the web server's systemd state on a running node (active, failed,
-    inactive, ...): a machine that runs is not yet a node that serves."""
-    spec = provider.lab.spec
-    names = [spec.daemon, spec.web]
-    done = provider.exec(node, ["systemctl", "is-active", *names], timeout=30)
-    states = done.stdout.split()
-    return (
-        dict(zip(names, states, strict=True))
-        if len(states) == len(names)
-        else dict.fromkeys(names, "unknown")
-    )
 
 
 def _wanted_units(lab: Lab, units: dict[str, dict[str, str]], holders: list[str]) -> dict[str, list[str]]:

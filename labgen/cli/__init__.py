@@ -33,6 +33,7 @@ from labgen.cli import (
     status,
     up,
     verify,
+    watch,
 )
 from labgen.errors import LabgenError
 
@@ -72,6 +73,7 @@ app.command("exec", context_settings={"allow_interspersed_args": False})(exec_.e
 app.command("ssh")(ssh.ssh)
 app.command("verify")(verify.verify)
 app.command("failover")(failover.failover)
+app.command("watch")(watch.watch)
 app.command("reset")(reset.reset)
 app.command("down")(down.down)
 app.command("graph")(graph.graph)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.labs import NSPAWN, lab_fixture, labgen, ok
+from tests.terminal import Terminal
 
 pytestmark = NSPAWN
 NO_IP_VS = not Path("/proc/net/ip_vs").exists()
@@ -97,6 +99,30 @@ def test_keepalived_crash_fails_over_after_the_vrrp_master_down_interval(keepali
 def test_keepalived_clean_stop_fails_over_in_about_a_second(keepalived):
     report = keepalived.failover("stop")
     assert report.moved_within(0, 1500), report
+
+
+def test_watch_in_a_terminal_injects_a_fault_by_key_and_shows_the_move(keepalived):
+    """labgen watch in a pseudo-terminal, as on a projector: s stops keepalived on the VIP holder,
+    the view shows the fault and the move; u undoes it and the VIP comes back; q quits, nothing
+    stays."""
+    with Terminal([sys.executable, "-m", "labgen", "watch", keepalived.name]) as term:
+        term.wait_until(lambda text: "points to lb0" in text, "the VIP on lb0 in the view")
+        term.press("s")
+        term.wait_until(lambda text: "stop injected on lb0" in text and "points to lb1" in text,
+                        "the stop on lb0 and the VIP's move to lb1")
+        term.press("u")
+        undone = "stop undone on lb0 (its command"
+        term.wait_until(lambda text: undone in text and "points to lb0" in text.rsplit(undone, 1)[1],
+                        "the stop undone and the VIP back on lb0")
+        term.press("q")
+        assert term.exit_code(timeout=30) == 0, term.text()[-2000:]
+    assert status(keepalived)["units"]["lb0"]["keepalived"] == "active"
+
+
+def test_watch_into_a_pipe_prints_each_moment_as_a_line(keepalived):
+    out = ok("watch", keepalived.name, "--for", "3")
+    assert out.startswith(f"watching {keepalived.name}: VIP ") and "points to lb0" in out, out
+    assert re.search(r"last 5 s: \d+\.\d requests/s served, 0\.0 failed", out), out
 
 
 def test_broken_vrrp_password_is_caught_by_the_suite(keepalived):

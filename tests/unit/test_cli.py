@@ -21,6 +21,7 @@ COMMANDS = [
     "ssh",
     "verify",
     "failover",
+    "watch",
     "down",
     "box",
     "box build",

@@ -8,6 +8,7 @@ import typer
 
 from labgen.cli.options import Json, LabName
 from labgen.cli.output import console, print_json
+from labgen.cli.watch import measure_watched
 
 FAULT_HELP = "stop, crash, freeze, link-down, reboot (systemctl reboot in the node) or reset (power cut)."
 
@@ -16,6 +17,9 @@ def failover(
     lab: LabName,
     fault: Annotated[str, typer.Option(help=FAULT_HELP)] = "stop",
     as_json: Json = False,
+    live: Annotated[
+        bool, typer.Option("--watch", help="Show the lab live while measuring (labgen watch's view).")
+    ] = False,
 ) -> None:
     """Fault the node holding the VIP, measure until the other serves, undo, measure failback."""
     from labgen.labs import find_lab, running_provider
@@ -25,10 +29,12 @@ def failover(
 
     check_fault(fault)
     provider = running_provider(find_lab(lab))
-    with lab_lock(lab, "failover"), console.status(
-        f"{fault} on the VIP holder, probing every 50 ms from the client seat"
-    ):
-        report = measure(provider, fault)
+    with lab_lock(lab, "failover"):
+        if live and console.is_terminal:
+            report = measure_watched(provider, fault)
+        else:
+            with console.status(f"{fault} on the VIP holder, probing every 50 ms from the client seat"):
+                report = measure(provider, fault)
     if as_json:
         print_json(report.as_dict())
         return

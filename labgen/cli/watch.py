@@ -116,6 +116,48 @@ def _live(seen, lab: str, seconds: float | None) -> None:
             quit_.wait(0.25)
 
 
+def measure_watched(provider, fault: str):
+    """`labgen failover --watch`: the measurement in a thread, its probe shown live meanwhile; the
+    report, or the measurement's own error."""
+    from labgen.verify import faults
+    from labgen.verify.failover import measure
+    from labgen.verify.watch import Watch
+
+    seen: list = []
+    result: dict = {}
+
+    def run() -> None:
+        try:
+            result["report"] = measure(
+                provider,
+                fault,
+                on_probe=lambda probe, pinger: seen.append(Watch(provider, probe, pinger)),
+                narrate=lambda at, what: seen[0].note(at, what),
+            )
+        except BaseException as exc:  # raised again in the caller's thread
+            result["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    notice = f"measuring a {fault} of the VIP holder; the report follows"
+    try:
+        with Live(Text("waiting for the cluster to settle"), console=console, refresh_per_second=4) as live:
+            while worker.is_alive():
+                if seen:
+                    seen[0].refresh()
+                    live.update(_view(seen[0], notice))
+                worker.join(0.25)
+    except KeyboardInterrupt:  # the measurement's thread dies with labgen: never leave its fault
+        with console.status("undoing the fault"):
+            faults.heal(provider)
+        raise
+    if seen:
+        seen[0].close()
+    if "error" in result:
+        raise result["error"]
+    return result["report"]
+
+
 @contextlib.contextmanager
 def _keys(on_key):
     """Each key pressed, to on_key, from a thread; the terminal as it was afterwards."""

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 
@@ -168,8 +169,18 @@ class Probe:
         self.reader.join(timeout=5)
 
 
-def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
-    """Fault the VIP holder, wait for the other node to serve, undo, wait for failback."""
+def measure(
+    provider: Provider,
+    fault: str,
+    timeout: float = 90,
+    *,
+    on_probe: Callable[[Probe, Pinger], None] | None = None,
+    narrate: Callable[[float, str], None] | None = None,
+) -> Report:
+    """Fault the VIP holder, wait for the other node to serve, undo, wait for failback. A live
+    view (labgen.verify.watch) reads the same probe and pinger (on_probe) and is told when the
+    fault is injected and undone (narrate)."""
+    narrate = narrate or (lambda at, what: None)
     spec = provider.lab.spec
     faults.check_fault(fault)
     node = wait_settled(provider)
@@ -177,6 +188,8 @@ def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
     macs = public_macs(provider)
     probe = Probe(provider)
     pinger = Pinger(provider)
+    if on_probe:
+        on_probe(probe, pinger)
     injected = False
     try:
         wait_for(
@@ -189,6 +202,7 @@ def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
         injected = True
         faults.inject(provider, node, fault)
         t_injected = time.time()
+        narrate(t_fault, f"{fault} injected on {node} (its command took {t_injected - t_fault:.2f} s)")
         wait_for(
             lambda: _first(probe.since(t_fault), lambda s: s.ok and s.mac == macs[other]),
             lambda s: s is not None,
@@ -198,6 +212,7 @@ def measure(provider: Provider, fault: str, timeout: float = 90) -> Report:
         t_undo = time.time()
         injected = False
         faults.undo(provider, node, fault)
+        narrate(t_undo, f"{fault} undone on {node}")
         if protocols.of(spec).fails_back(spec.params):
             wait_for(
                 lambda: _first(probe.since(t_undo), lambda s: s.ok and s.mac == macs[node]),

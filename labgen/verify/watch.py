@@ -43,7 +43,8 @@ class NodeLook:
 class Watch:
     """Probe, pinger and a look at the nodes, turned into a timeline of moments."""
 
-    def __init__(self, provider: Provider):
+    def __init__(self, provider: Provider, probe: Probe | None = None, pinger: Pinger | None = None):
+        """Probe and pinger of its own, or those of a failover being measured (left to it)."""
         self.provider = provider
         self.spec = provider.lab.spec
         self.node_of_mac = {mac: node for node, mac in public_macs(provider).items()}
@@ -58,8 +59,9 @@ class Watch:
         self._judged_until = 0.0
         self._serving: bool | None = None
         self._outage_from = 0.0
-        self.probe = Probe(provider)
-        self.pinger = Pinger(provider)
+        self._owns_probes = probe is None
+        self.probe = probe or Probe(provider)
+        self.pinger = pinger or Pinger(provider)
         self._looker = threading.Thread(target=self._look_loop, daemon=True)
         self._looker.start()
 
@@ -176,10 +178,12 @@ class Watch:
             action()
         finally:
             self.busy = None
+        self.note(sent, f"{what} (its command took {time.time() - sent:.2f} s)")
+
+    def note(self, at: float, what: str, kind: str = "fault") -> None:
+        """A moment from outside the probe: a fault injected or undone."""
         with self._lock:
-            self.timeline.append(
-                Moment(sent, f"{what} (its command took {time.time() - sent:.2f} s)", "fault")
-            )
+            self.timeline.append(Moment(at, what, kind))
             self.timeline.sort(key=lambda m: m.at)
 
     def close(self) -> None:
@@ -189,6 +193,7 @@ class Watch:
             if self.injected:
                 faults.heal(self.provider)
         finally:
-            self.probe.stop()
-            self.pinger.stop()
+            if self._owns_probes:
+                self.probe.stop()
+                self.pinger.stop()
             self._looker.join(timeout=10)

@@ -108,15 +108,30 @@ def test_watch_in_a_terminal_injects_a_fault_by_key_and_shows_the_move(keepalive
     with Terminal([sys.executable, "-m", "labgen", "watch", keepalived.name]) as term:
         term.wait_until(lambda text: "points to lb0" in text, "the VIP on lb0 in the view")
         term.press("s")
-        term.wait_until(lambda text: "stop injected on lb0" in text and "points to lb1" in text,
-                        "the stop on lb0 and the VIP's move to lb1")
+        term.wait_until(
+            lambda text: "stop injected on lb0" in text and "points to lb1" in text,
+            "the stop on lb0 and the VIP's move to lb1",
+        )
         term.press("u")
         undone = "stop undone on lb0 (its command"
-        term.wait_until(lambda text: undone in text and "points to lb0" in text.rsplit(undone, 1)[1],
-                        "the stop undone and the VIP back on lb0")
+        term.wait_until(
+            lambda text: undone in text and "points to lb0" in text.rsplit(undone, 1)[1],
+            "the stop undone and the VIP back on lb0",
+        )
         term.press("q")
         assert term.exit_code(timeout=30) == 0, term.text()[-2000:]
     assert status(keepalived)["units"]["lb0"]["keepalived"] == "active"
+
+
+def test_failover_watch_shows_the_measurement_live_then_its_report(keepalived):
+    with Terminal(
+        [sys.executable, "-m", "labgen", "failover", keepalived.name, "--fault", "stop", "--watch"]
+    ) as term:
+        assert term.exit_code(timeout=120) == 0, term.text()[-3000:]
+        shown = term.text()
+    live, _, report = shown.partition("stop on lb0: VIP lb0 → lb1")
+    assert "stop injected on lb0" in live and "points to lb1" in live, shown[-3000:]
+    assert "VIP moved after" in report and "requests failed" in report, shown[-3000:]
 
 
 def test_watch_into_a_pipe_prints_each_moment_as_a_line(keepalived):

@@ -35,7 +35,7 @@ from labgen.progress import Progress
 # Everything that shapes a root besides its release; with the release's data, its hash is the
 # stamp. Bump "revision" when build() changes.
 RECIPE: dict = {
-    "revision": 3,
+    "revision": 4,
     "variant": "minbase",
     # debootstrap --include, with the release's kernel package: small on purpose (heartbeat here
     # breaks the resolver, see platform.md)
@@ -47,7 +47,7 @@ RECIPE: dict = {
     # apt-get install inside the chroot afterwards
     "services": [
         "keepalived", "ipvsadm", "apache2", "nginx", "heartbeat", "net-tools", "iptables",
-        "pacemaker", "corosync", "crmsh",
+        "pacemaker", "corosync", "crmsh", "tcpdump",
     ],
     # installed, then disabled: the provisioner of each lab enables what it uses
     "disabled": ["apache2", "nginx", "keepalived", "heartbeat", "corosync", "pacemaker"],

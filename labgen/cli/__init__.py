@@ -16,6 +16,7 @@ import typer
 
 from labgen.cli import (
     box,
+    capture,
     class_,
     defaults,
     doctor,
@@ -24,6 +25,7 @@ from labgen.cli import (
     exercise,
     failover,
     graph,
+    impair,
     list_,
     matrix,
     render,
@@ -74,6 +76,8 @@ app.command("ssh")(ssh.ssh)
 app.command("verify")(verify.verify)
 app.command("failover")(failover.failover)
 app.command("watch")(watch.watch)
+app.command("impair")(impair.impair)
+app.command("capture")(capture.capture)
 app.command("reset")(reset.reset)
 app.command("down")(down.down)
 app.command("graph")(graph.graph)

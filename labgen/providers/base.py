@@ -12,7 +12,7 @@ import subprocess
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
-from typing import ClassVar
+from typing import IO, ClassVar
 
 from labgen.boxes.releases import DEFAULT as DEFAULT_BOX
 from labgen.lab import Lab, LabSpec
@@ -97,12 +97,16 @@ class Provider(ABC):
     def node_argv(self, node: str, argv: list[str]) -> list[str]:
         """The host command that runs argv as root on node."""
 
-    def stream(self, node: str | None, argv: list[str], *, stdin: bool = False) -> int:
-        """Run argv on node (None: the client seat) on the caller's own stdout and stderr, and its
-        stdin if asked; the exit code. Nothing passes through labgen's memory whatever its size: a
-        seat's `labgen exec` runs labgen as root, and must not make it hold what the seat sends."""
+    def stream(
+        self, node: str | None, argv: list[str], *, stdin: bool = False, stdout: IO | None = None
+    ) -> int:
+        """Run argv on node (None: the client seat) on the caller's own stdout (or the file given)
+        and stderr, and its stdin if asked; the exit code. Nothing passes through labgen's memory
+        whatever its size: a seat's `labgen exec` runs labgen as root, and must not make it hold
+        what the seat sends."""
         full = self.client_argv(argv) if node is None else self.node_argv(node, argv)
-        return subprocess.run(full, stdin=None if stdin else subprocess.DEVNULL, check=False).returncode
+        stdin_from = None if stdin else subprocess.DEVNULL
+        return subprocess.run(full, stdin=stdin_from, stdout=stdout, check=False).returncode
 
     @abstractmethod
     def freeze(self, node: str, frozen: bool) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from labgen.labs import find_lab, provider_for
 from labgen.observe import http_via_vip, vip_holders
+from labgen.poll import wait_for
 from labgen.providers.libvirt import saved
 from tests.labs import VM_SELECTION, failover, labgen, libvirt_marks, ok
 
@@ -74,6 +75,26 @@ def test_a_fault_in_one_restored_lab_leaves_the_other_alone(labs) -> None:
     assert report.moved_within(2600, 4600), report
     assert vip_holders(other) == ["lb0"]
     assert failover(LABS[1], "stop").vip_after == "lb1"
+
+
+def test_impair_delays_and_drops_what_a_node_sends_until_cleared(labs) -> None:
+    """tc netem in the VM's own kernel: a delay the client's pings show; the master's adverts all
+    lost, the backup takes the VIP too (a split brain); cleared, lb0 alone holds it again."""
+    name = LABS[1]
+    provider = provider_for(find_lab(name))
+    lb0 = provider.lab.spec.node("lb0").addresses["public"]
+    ok("impair", name, "lb0", "public", "--delay", "300ms")
+    pings = ok("exec", name, "client", "--", "ping", "-n", "-c", "3", "-i", "0.3", "-W", "3", str(lb0))
+    fastest = float(pings.split(" = ")[-1].split("/")[0])
+    assert fastest >= 290, f"lb0 answered in {fastest} ms under a 300 ms delay:\n{pings}"
+    ok("impair", name, "lb0", "public", "--loss", "100%")
+    try:
+        wait_for(lambda: vip_holders(provider), lambda seen: seen == ["lb0", "lb1"], timeout=30,
+                 expected="lb1 to take the VIP too once lb0's adverts are all lost")
+    finally:
+        ok("impair", name, "lb0", "public", "--clear")
+    wait_for(lambda: vip_holders(provider), lambda seen: seen == ["lb0"], timeout=30,
+             expected="lb0 alone holding the VIP once its adverts reach lb1 again")
 
 
 def test_a_restored_lab_passes_its_suite_on_vms(labs, tmp_path) -> None:

@@ -134,6 +134,20 @@ def test_failover_watch_shows_the_measurement_live_then_its_report(keepalived):
     assert "VIP moved after" in report and "requests failed" in report, shown[-3000:]
 
 
+def test_capture_shows_the_masters_adverts_as_text_and_as_pcap(keepalived, tmp_path):
+    text = ok("capture", keepalived.name, "lb1", "--on", "public", "-c", "2", "vrrp")
+    adverts = [line for line in text.splitlines() if "VRRPv2, Advertisement" in line]
+    assert len(adverts) == 2 and all("203.0.113.11 > 224.0.0.18" in a and "prio 100" in a for a in adverts), (
+        text
+    )
+    pcap = tmp_path / "adverts.pcap"
+    ok("capture", keepalived.name, "lb1", "--on", "public", "-c", "3", "-w", str(pcap), "vrrp")
+    data = pcap.read_bytes()
+    assert data[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1"), data[:24]
+    assert len(data) >= 24 + 3 * (16 + 40), f"3 adverts need more than {len(data)} bytes"
+    assert "VRRPv2" in ok("capture", keepalived.name, "lb0", "--on", "public", "--for", "2.5", "vrrp")
+
+
 def test_watch_into_a_pipe_prints_each_moment_as_a_line(keepalived):
     out = ok("watch", keepalived.name, "--for", "3")
     assert out.startswith(f"watching {keepalived.name}: VIP ") and "points to lb0" in out, out

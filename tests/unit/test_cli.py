@@ -22,6 +22,8 @@ COMMANDS = [
     "verify",
     "failover",
     "watch",
+    "capture",
+    "impair",
     "down",
     "box",
     "box build",
@@ -155,3 +157,18 @@ def test_doctor_says_each_nodes_bounds_and_what_this_host_cannot_enforce():
     assert "keepalived-rr: at most 512 processes, 256 MiB of memory (no swap)" in text, text
     missing = [name for name, ok in limits["enforced"].items() if not ok]
     assert (f"not: {', '.join(missing)}" in text) == bool(missing), text
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--delay", "100"], "--delay '100': give a number and a unit, e.g. 100ms"),
+        (["--loss", "5; reboot"], "--loss '5; reboot': give a number and a unit, e.g. 10%"),
+        (["--jitter", "10ms"], "--jitter varies a --delay: give both"),
+        ([], "say how to impair the link"),
+        (["--clear", "--loss", "5%"], "--clear takes the impairment off: give it alone"),
+    ],
+)
+def test_impair_takes_only_numbers_and_units(args, said):
+    """Checked before any lab is looked at: nothing but a number and a unit ever reaches tc."""
+    assert said in one_error_line(labgen("impair", "no-such-lab", "lb0", "public", *args))

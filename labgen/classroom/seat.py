@@ -133,6 +133,8 @@ def seat_argv(args: list[str], lab: str, account: str) -> list[str]:
     if len(positional) != nodes:
         usage = {"exec": " NODE -- COMMAND", "ssh": " NODE", "exercise start": " NAME"}.get(verb, "")
         raise LabgenError(f"usage: labgen {verb}{usage} (your lab, {lab}, needs no naming)")
+    if verb == "ssh" and positional == ["client"]:  # a shell in the client seat is an exec of one
+        verb, command, checked = "exec", ["bash", "-l"], ["-i"]
     if verb == "exec" and positional == ["client"]:  # as the seat, within the seat's process limit
         command = ["prlimit", f"--nproc={accounts.NPROC}", "--", "setpriv", f"--reuid={account}",
                    f"--regid={account}", "--init-groups", "--", *command]

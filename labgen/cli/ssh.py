@@ -10,11 +10,15 @@ import typer
 from labgen.cli.options import LabName
 
 
-def ssh(lab: LabName, node: Annotated[str, typer.Argument(help="A node name.")]) -> None:
-    """Open ssh to NODE (the same config `ssh -F LAB/ssh_config NODE` and testinfra use)."""
-    from labgen.labs import find_lab
+def ssh(lab: LabName, node: Annotated[str, typer.Argument(help="A node name, or client.")]) -> None:
+    """Open ssh to NODE (the same config `ssh -F LAB/ssh_config NODE` and testinfra use); `client`
+    is a shell in the client seat (the tutorial's "your local computer"), in its own namespace."""
+    from labgen.labs import find_lab, provider_for
 
     found = find_lab(lab)
+    if node == "client":
+        argv = provider_for(found).client_argv(["bash", "-l"])
+        os.execvp(argv[0], argv)
     found.spec.node(node)
     # a seat's ssh runs as root on the host: no escape sequences (~C would open port forwards there)
     seat = ["-e", "none", "-o", "ClearAllForwardings=yes"] if os.environ.get("LABGEN_SEAT") else []

@@ -38,6 +38,13 @@ def test_the_client_seat_runs_as_the_student_within_the_seats_process_limit() ->
                     "--reuid=seat02", "--regid=seat02", "--init-groups", "--", "curl", "http://203.0.113.10/"]
 
 
+def test_a_seats_shell_in_the_client_seat_is_the_students_own() -> None:
+    """`labgen ssh client` from a seat: a shell in the client seat's namespace, never root's."""
+    argv = seat_argv(["ssh", "client"], "seat02", "seat02")
+    assert argv == ["exec", "-i", "seat02", "client", "--", "prlimit", f"--nproc={accounts.NPROC}", "--",
+                    "setpriv", "--reuid=seat02", "--regid=seat02", "--init-groups", "--", "bash", "-l"]
+
+
 @pytest.mark.parametrize(("args", "says"), [
     ([], "a seat runs"),
     (["up", "keepalived-rr"], "not for seats"),

@@ -95,6 +95,8 @@ def vagrant_env(spec: LabSpec) -> dict[str, str]:
         "LABGEN_LIBVIRT_URI": libvirtd.Daemon(spec.namespace).uri,
         "LABGEN_CLIENT_SEAT": "netns",
         "LABGEN_NAME_PREFIX": NAME_PREFIX,
+        # what labgen found working here by booting a kernel: /dev/kvm alone proves nothing
+        "LABGEN_LIBVIRT_DRIVER": render_context(spec)["driver"],
     }
 
 

@@ -45,12 +45,18 @@ def build(
 def export(
     output: Annotated[Path, typer.Option("--output", "-o", help="The .box file to write.")],
     name: Annotated[str, typer.Argument(help="The box to export.")] = "debian-12",
+    plain: Annotated[
+        bool, typer.Option("--no-compress", help="A plain tar: three times larger, written faster.")
+    ] = False,
 ) -> None:
-    """Write the offline vagrant box to a .box file, for `vagrant box add` on another computer."""
+    """Write the offline vagrant box to a .box file, for `vagrant box add` on another computer
+    (gzip: about a third of the box's size)."""
     from labgen.providers.libvirt import vagrant_box
 
-    path = vagrant_box.export(name, output)
-    console.print(f"box {vagrant_box.box_name(name)} written to {path}")
+    with console.status(f"packing {vagrant_box.box_name(name)}" + ("" if plain else " (gzip)")):
+        path = vagrant_box.export(name, output, compress=not plain)
+    size = path.stat().st_size / 2**20
+    console.print(f"box {vagrant_box.box_name(name)} written to {path} ({size:.0f} MiB)", highlight=False)
     console.print(f"on the other computer: vagrant box add --name {vagrant_box.box_name(name)} {path.name}")
 
 

@@ -8,6 +8,7 @@ the answers of the break-fix exercises to come.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jinja2
@@ -32,6 +33,9 @@ def write(folder: Path, env: jinja2.Environment, bp: Blueprint, spec: LabSpec) -
 
 
 def markdown_text(value: object) -> str:
-    """Blueprint text as Markdown prose: one line, no HTML (a title cannot add tags or scripts)."""
-    text = " ".join(str(value).split())
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Blueprint text as Markdown prose: one line, no HTML (a title cannot add tags, comments or
+    entities), and as written wherever it cannot (`&`, `->` stay readable in the raw file):
+    backslash escapes, only before what would start a tag or an entity."""
+    text = " ".join(str(value).split()).replace("\\", "\\\\")
+    text = re.sub(r"&(?=#?\w+;)", r"\\&", text)
+    return re.sub(r"<(?=[A-Za-z/!?])", r"\\<", text)

@@ -236,4 +236,15 @@ def test_hostile_title_stays_text_in_the_handout(tmp_path: Path) -> None:
     texts = svg_texts(tmp_path / "lab" / "topology.svg")
     assert f"keepalived-rr: {' '.join(HOSTILE.split())}" in texts, texts[:2]
     readme = (tmp_path / "lab" / "README.md").read_text()
-    assert "<b>" not in readme and "&lt;b&gt;&amp;amp;\\" in readme.splitlines()[0]
+    first = readme.splitlines()[0]
+    assert not re.search(r"(?<!\\)<[A-Za-z/!?]|(?<!\\)&#?\w+;", first), first  # no tag, no entity
+    assert "\\<b>\\&amp;" in first and first.endswith("\\\\"), first  # escaped, shown as written
+
+
+def test_the_readme_keeps_ordinary_text_as_written(tmp_path: Path) -> None:
+    """`&` and `->` read as they are in the raw file, not as &amp; and -&gt;."""
+    ok("render", "keepalived-rr", "-o", str(tmp_path / "lab"))
+    readme = (tmp_path / "lab" / "README.md").read_text()
+    assert "Cloud Failover & High Availability Solution" in readme
+    assert "router_id LVS_MASTER -> router_id LVS_SLAVE" in readme
+    assert "&amp;" not in readme and "&gt;" not in readme

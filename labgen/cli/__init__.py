@@ -9,7 +9,6 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
-from importlib.metadata import version
 from typing import Annotated
 
 import typer
@@ -49,6 +48,8 @@ app = typer.Typer(
 
 def _print_version(asked: bool) -> None:
     if asked:
+        from importlib.metadata import version  # 30 ms every command would pay
+
         print(f"labgen {version('labgen')}")
         raise typer.Exit()
 

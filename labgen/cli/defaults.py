@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +44,8 @@ def default_map(root: Any) -> dict:
 
 
 def _read(path: Path) -> dict:
+    import tomllib  # only where there is a file: every command reads defaults
+
     try:
         return tomllib.loads(path.read_text())
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.measure import Measurement
-from rich.table import Table
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 # Into a file or a pipe (logs, CI, grep) a line is never wrapped: rich would cut at 80 columns.
 console = Console(soft_wrap=not sys.stdout.isatty())
@@ -44,6 +46,8 @@ def print_json(data: object) -> None:
 def print_table(table: Table) -> None:
     """In a terminal, fitted to it; into a file or a pipe, as wide as its content: a row is never
     cut or wrapped, and no line ends in padding."""
+    from rich.measure import Measurement
+
     if console.is_terminal:
         console.print(table)
         return

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from labgen.cli.options import Json, LabNameOrAll
 from labgen.cli.output import console, print_json, print_table
@@ -49,6 +48,8 @@ def print_lab(lab) -> None:
 
 def _print_table(reports: list[dict], wide: bool) -> None:
     """A row per lab, then each lab's problems in full under the table."""
+    from rich.table import Table
+
     table = Table(box=None, pad_edge=False, header_style="bold")
     columns = ["LAB", "BLUEPRINT", "PROVIDER", "STATE", "VIP ON", "NODES", "EXERCISE"]
     columns += ["VIP", "BOX", "DIRECTORY"] if wide else []

@@ -16,10 +16,6 @@ import tty
 from typing import Annotated
 
 import typer
-from rich.console import Group
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
 
 from labgen.cli.options import LabName
 from labgen.cli.output import console
@@ -82,6 +78,8 @@ def _lines(seen, seconds: float | None) -> None:
 
 def _live(seen, lab: str, seconds: float | None) -> None:
     """In a terminal: the view redrawn, keys read in cbreak mode (no Enter), restored at the end."""
+    from rich.live import Live
+
     from labgen.locks import lab_lock
 
     notice = ["keys: s stop  c crash  f freeze  l link-down  r reboot  p power cut  u undo  q quit"]
@@ -119,6 +117,9 @@ def _live(seen, lab: str, seconds: float | None) -> None:
 def measure_watched(provider, fault: str):
     """`labgen failover --watch`: the measurement in a thread, its probe shown live meanwhile; the
     report, or the measurement's own error."""
+    from rich.live import Live
+    from rich.text import Text
+
     from labgen.verify import faults
     from labgen.verify.failover import measure
     from labgen.verify.watch import Watch
@@ -180,7 +181,11 @@ def _keys(on_key):
         termios.tcsetattr(fd, termios.TCSADRAIN, before)
 
 
-def _view(seen, notice: str) -> Group:
+def _view(seen, notice: str):
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
     spec = seen.spec
     holder = seen.holder() or "nobody"
     title = Text.from_markup(

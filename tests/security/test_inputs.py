@@ -223,7 +223,7 @@ def lab_name():
     labgen("down", LAB)  # what an interrupted earlier run left
     labgen("down", SLOW_LAB)
     yield LAB
-    assert "nothing of it is left" in labgen("down", LAB).stdout
+    assert labgen("down", LAB).returncode == 0  # "nothing of it is left", or no such lab if none ran
     assert leftovers(before, [f"labgen-{LAB}", f"labgen-{SLOW_LAB}"]) == {}
 
 
@@ -232,6 +232,10 @@ def running(lab_name):
     done = labgen(*UP)
     assert done.returncode == 0, done.stdout + done.stderr
     return lab_name
+
+
+def _ctrl_c_as_in_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def status(lab: str = LAB) -> tuple[int, dict]:
@@ -248,14 +252,15 @@ class TestALab:
 
     def test_an_up_interrupted_while_provisioning_is_finished_by_the_next(self, lab_name, tmp_path):
         """A lab of its own whose first election takes 36 s (advert_int 10): the interrupt lands
-        inside up however loaded the host (the module's lab, provisioned in 0.6 s and elected in
-        3.8 s, once finished before a loaded CI delivered it)."""
+        inside up however loaded the host. Ctrl-C reaches up as it does from a terminal, SIGINT at
+        its default: a suite started in the background of a shell script inherits SIGINT ignored,
+        and up then ran to its end (exit 0, not 130) whatever the window."""
         log = tmp_path / "up.log"
         up = ["up", "keepalived-rr", "--provider", "nspawn", "--name", SLOW_LAB]
         slow = [sys.executable, "-m", "labgen", *up, "--set", "keepalived.advert_int=10"]
         with log.open("w") as out:  # its own process group: ctrl-C reaches labgen and what it runs
             first = subprocess.Popen(slow, stdout=out, stderr=out, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=_ctrl_c_as_in_a_terminal)
         try:
             wait_for(log.read_text, lambda text: "setting up lb1" in text or first.poll() is not None,
                      expected="up to reach the provisioning step", timeout=300, interval=0.05)

@@ -27,7 +27,8 @@ from labgen.errors import LabgenError
 VERBS: dict[str, tuple[set[str], set[str]]] = {
     "status": ({"--json"}, set()),
     "verify": ({"--quick", "-x", "--exitfirst"}, {"-k", "--claim"}),
-    "failover": ({"--json"}, {"--fault"}),
+    "failover": ({"--json", "--watch"}, {"--fault"}),
+    "watch": (set(), {"--for"}),  # its keys fault the seat's own lab, as failover does
     "reset": (set(), set()),
     "exec": ({"--stdin", "-i"}, set()),
     "ssh": (set(), set()),

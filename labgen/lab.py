@@ -128,12 +128,14 @@ class LabSpec(BaseModel):
         """The boxes the lab's nodes boot from."""
         return sorted({node.box for node in self.nodes})
 
-    def node(self, name: str) -> NodeSpec:
+    def node(self, name: str, client: bool = True) -> NodeSpec:
+        """The node of that name; else one line naming the lab's nodes (and the client seat, where
+        the asking command also takes it)."""
         for node in self.nodes:
             if node.name == name:
                 return node
-        known = ", ".join(n.name for n in self.nodes)
-        raise LabgenError(f"lab {self.name!r} has no node {name!r}; its nodes: {known}, client")
+        known = ", ".join([n.name for n in self.nodes] + (["client"] if client else []))
+        raise LabgenError(f"lab {self.name!r} has no node {name!r}; its nodes: {known}")
 
     def claim(self, claim_id: str) -> ClaimSpec:
         for claim in self.claims:

@@ -18,22 +18,32 @@ def vip_holders(provider: Provider) -> list[str]:
     return [
         node.name
         for node in spec.nodes
-        if f" {spec.vip}/" in provider.exec(node.name, ["ip", "-4", "-o", "addr", "show"], timeout=10).stdout
+        if _holds_vip(spec, provider.exec(node.name, ["ip", "-4", "-o", "addr", "show"], timeout=10).stdout)
     ]
 
 
-def unit_states(provider: Provider, node: str, timeout: float = 30) -> dict[str, str]:
-    """The HA daemon's and the web server's systemd state on a running node (active, failed,
-    inactive, ...; unknown if the node did not answer): a machine that runs is not yet a node
-    that serves."""
+def _holds_vip(spec: LabSpec, addresses: str) -> bool:
+    """Whether `ip -4 -o addr show` lists the VIP."""
+    return f" {spec.vip}/" in addresses
+
+
+_UNITS_FOLLOW = "-- units --"
+# the node's addresses, then its units' states; the unit names are arguments, never shell text
+_HEALTH = 'ip -4 -o addr show; echo "$0"; systemctl is-active "$@"'
+
+
+def node_health(provider: Provider, node: str, timeout: float = 30) -> tuple[bool, dict[str, str]]:
+    """Whether a running node holds the VIP, and its HA daemon's and web server's systemd state
+    (active, failed, inactive, ...; unknown if the node did not answer), in one exec: a machine
+    that runs is not yet a node that serves."""
     spec = provider.lab.spec
     names = [spec.daemon, spec.web]
-    states = provider.exec(node, ["systemctl", "is-active", *names], timeout=timeout).stdout.split()
-    return (
-        dict(zip(names, states, strict=True))
-        if len(states) == len(names)
-        else dict.fromkeys(names, "unknown")
-    )
+    done = provider.exec(node, ["sh", "-c", _HEALTH, _UNITS_FOLLOW, *names], timeout=timeout)
+    addresses, _, units = done.stdout.partition(f"{_UNITS_FOLLOW}\n")
+    states = units.split()
+    if len(states) != len(names):  # the node did not answer
+        return _holds_vip(spec, addresses), dict.fromkeys(names, "unknown")
+    return _holds_vip(spec, addresses), dict(zip(names, states, strict=True))
 
 
 def http_via_vip(provider: Provider, source: str | None = None, timeout: float = 2) -> str | None:

@@ -8,7 +8,7 @@ import json
 from labgen.exercises import summary
 from labgen.lab import Lab
 from labgen.labs import BrokenLab, nodes_problem, provider_for
-from labgen.observe import unit_states, vip_holders
+from labgen.observe import node_health
 
 
 def lab_report(lab: Lab | BrokenLab) -> dict:
@@ -32,10 +32,11 @@ def lab_report(lab: Lab | BrokenLab) -> dict:
     provider = provider_for(lab)
     nodes = provider.status()
     running = all(state == "running" for state in nodes.values())
-    holders = vip_holders(provider) if running else []
-    units = {node: unit_states(provider, node) for node, state in nodes.items() if state == "running"}
-    wanted = _wanted_units(lab, units, holders)
+    health = {node: node_health(provider, node) for node, state in nodes.items() if state == "running"}
+    units = {node: states for node, (_, states) in health.items()}
     # the VIP is asked of nodes only when all run: otherwise their state is the problem
+    holders = [node for node, (holds, _) in health.items() if holds] if running else []
+    wanted = _wanted_units(lab, units, holders)
     found = [
         _up_problem(lab),
         nodes_problem(lab, nodes),

@@ -93,8 +93,8 @@ def main() -> None:
     """Entry point: a LabgenError or a usage mistake becomes one line on stderr and exit 2, never a
     traceback or a screenful of usage; Ctrl-C exits 130 (`up` says itself how to clean up)."""
     try:
-        configured = defaults.default_map(typer.main.get_command(app))
-        code = app(prog_name="labgen", standalone_mode=False, default_map=configured)
+        command = typer.main.get_command(app)  # built once: the defaults are read off it too
+        code = command(prog_name="labgen", standalone_mode=False, default_map=defaults.default_map(command))
     except LabgenError as exc:
         _fail(str(exc), exc.exit_code)
     except typer.TyperException as exc:  # a usage mistake: unknown option, missing argument, ...

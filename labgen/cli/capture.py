@@ -39,16 +39,14 @@ def capture(
 
     if dashed := [word for word in expression or [] if word.startswith("-")]:
         raise LabgenError(f"{dashed[0]!r} is not a tcpdump filter word; labgen's own options go before it")
-    spec = find_lab(lab).spec
-    if node not in [n.name for n in spec.nodes]:
-        raise LabgenError(
-            f"no node {node!r} in lab {lab}; its nodes: {', '.join(n.name for n in spec.nodes)}"
-        )
+    found = find_lab(lab)
+    spec = found.spec
+    spec.node(node, client=False)  # tcpdump runs in a node; the client seat is the host's
     interface = spec.networks[where].interface if where in spec.networks else where
     argv = ["tcpdump", "-i", interface, "-n", *(["-c", str(count)] if count else [])]
     argv += ["-U", "-w", "-"] if write else ["-l"]
     argv = [*(["timeout", "--signal=INT", f"{seconds:g}"] if seconds else []), *argv, *(expression or [])]
-    provider = running_provider(find_lab(lab))
+    provider = running_provider(found)
     sys.stdout.flush()
     if write is None:
         code = provider.stream(node, argv)

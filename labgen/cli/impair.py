@@ -38,17 +38,15 @@ def impair(
         raise LabgenError("say how to impair the link (--delay, --jitter, --loss, --rate) or --clear it")
     if netem and clear:
         raise LabgenError("--clear takes the impairment off: give it alone")
-    spec = find_lab(lab).spec
-    if node not in [n.name for n in spec.nodes]:
-        raise LabgenError(
-            f"no node {node!r} in lab {lab}; its nodes: {', '.join(n.name for n in spec.nodes)}"
-        )
+    found = find_lab(lab)
+    spec = found.spec
+    spec.node(node, client=False)
     if network not in spec.networks:
         raise LabgenError(f"no network {network!r} in lab {lab}; its networks: {', '.join(spec.networks)}")
     interface = spec.networks[network].interface
     argv = ["tc", "qdisc", "del" if clear else "replace", "dev", interface, "root"]
     argv += [] if clear else ["netem", *netem]
-    done = running_provider(find_lab(lab)).exec(node, argv, timeout=30)
+    done = running_provider(found).exec(node, argv, timeout=30)
     said = (done.stderr or done.stdout).strip().rstrip(".")
     if clear and done.returncode != 0 and ("No such file" in said or "Cannot delete qdisc" in said):
         console.print(f"{node} {network} ({interface}) had no impairment")

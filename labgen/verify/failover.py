@@ -11,6 +11,7 @@ measure() refuses to report it.
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import threading
@@ -95,7 +96,9 @@ class Pinger:
 
     def lost_between(self, start: float, end: float) -> tuple[int, int]:
         """(sent, lost) of the echo requests sent from start to end (request n left at started + n-1 s)."""
-        sent = [n for n in range(1, 100_000) if start <= self.started + (n - 1) * PING_INTERVAL <= end]
+        first = max(1, math.ceil((start - self.started) / PING_INTERVAL) + 1)
+        last = math.floor((end - self.started) / PING_INTERVAL) + 1
+        sent = range(first, last + 1)
         return len(sent), sum(1 for n in sent if n not in self.replies)
 
     def stop(self) -> None:
@@ -144,6 +147,7 @@ class Probe:
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.samples: list[Sample] = []
         self.neighbours: list[Neighbour] = []
+        self._lock = threading.Lock()  # the reader appends while a watch forgets
         if self.process.stdout.readline().strip() != "ready":
             raise LabgenError("the client seat's probe did not start")
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -155,7 +159,14 @@ class Probe:
             if "neighbour" in event:
                 self.neighbours.append(Neighbour(event["neighbour"], event["mac"]))
             else:
-                self.samples.append(Sample(event["sent"], event["answered"], event["page"], event["mac"]))
+                with self._lock:
+                    self.samples.append(Sample(event["sent"], event["answered"], event["page"], event["mac"]))
+
+    def forget_before(self, moment: float) -> None:
+        """Drop the samples sent before moment: a watch left running for hours (20 a second) holds
+        only what it still shows."""
+        with self._lock:
+            self.samples = [s for s in self.samples if s.sent_at >= moment]
 
     def since(self, moment: float) -> list[Sample]:
         return sorted(s for s in list(self.samples) if s.sent_at >= moment)

@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from labgen.observe import public_macs, unit_states
+from labgen.observe import node_health, public_macs
 from labgen.providers.base import Provider
 from labgen.verify import faults
 from labgen.verify.failover import INTERVAL, PING_INTERVAL, Pinger, Probe
@@ -70,6 +70,8 @@ class Watch:
     def refresh(self) -> list[Moment]:
         """Read the probe's new events into the timeline; the moments added."""
         added = self._moves() + self._service()
+        if self._owns_probes:  # a failover's probe is its measurement's, whole
+            self.probe.forget_before(time.time() - SETTLED - RATE_WINDOW - 1)
         with self._lock:
             self.timeline += added
             self.timeline.sort(key=lambda m: m.at)
@@ -141,30 +143,32 @@ class Watch:
         for node, machine in states.items():
             look = NodeLook(machine)
             if machine == "running":
-                addresses = self.provider.exec(node, ["ip", "-4", "-o", "addr", "show"], timeout=3).stdout
-                look.holds_vip = f" {self.spec.vip}/" in addresses
-                look.units = unit_states(self.provider, node, timeout=3)
+                look.holds_vip, look.units = node_health(self.provider, node, timeout=3)
             self.nodes[node] = look
 
     # ---- faults ------------------------------------------------------------------------------
 
     def inject(self, fault: str) -> str:
         """Inject the fault on the node the client's VIP traffic goes to; what happened, in words."""
-        if self.busy or self.injected:
-            return f"{self.injected[1] if self.injected else self.busy} is still in place: undo it first"
         node = self.holder() or next((n for n, look in self.nodes.items() if look.holds_vip), None)
-        if node is None:
-            return "no node holds the VIP: nothing to fault"
-        self.injected = (node, fault)  # before it runs: a fault cut short is still healed at the end
+        with self._lock:  # two keys pressed at once: one fault
+            if self.busy or self.injected:
+                return f"{self.injected[1] if self.injected else self.busy} is still in place: undo it first"
+            if node is None:
+                return "no node holds the VIP: nothing to fault"
+            self.injected = (node, fault)  # before it runs: a fault cut short is still healed at the end
+            self.busy = fault
         self._act(
             fault, node, lambda: faults.inject(self.provider, node, fault), f"{fault} injected on {node}"
         )
         return f"{fault} on {node}: u undoes it"
 
     def undo(self) -> str:
-        if self.busy or not self.injected:
-            return f"{self.busy} is running" if self.busy else "no fault to undo"
-        node, fault = self.injected
+        with self._lock:
+            if self.busy or not self.injected:
+                return f"{self.busy} is running" if self.busy else "no fault to undo"
+            node, fault = self.injected
+            self.busy = fault
         self._act(fault, node, lambda: faults.undo(self.provider, node, fault), f"{fault} undone on {node}")
         self.injected = None
         return f"{fault} undone on {node}"
@@ -172,7 +176,6 @@ class Watch:
     def _act(self, fault: str, node: str, action, what: str) -> None:
         """Run the fault's command in the foreground of this thread, dated when it was sent (a
         reboot's or a power cut's command takes seconds; the fault strikes somewhere in it)."""
-        self.busy = fault
         sent = time.time()
         try:
             action()

@@ -7,10 +7,15 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
 from labgen.boxes import rootfs
+from labgen.labs import find_lab, provider_for
+from labgen.observe import node_health
+from labgen.providers.base import Provider
 from labgen.verify.failover import Report
 from tests.hostcheck import leftovers, snapshot
 
@@ -85,10 +90,40 @@ class RunningLab:
     def failover(self, fault: str) -> Report:
         return failover(self.name, fault)
 
+    def provider(self) -> Provider:
+        return provider_for(find_lab(self.name))
+
     def down(self) -> None:
         ok("down", self.name)
         left = leftovers(self.before, [f"labgen-{self.name}"])
         assert left == {}, f"down left things behind: {left}"
+
+
+class VipPoll:
+    """When the VIP reached node, as a look of its own sees it, from a thread started now: the
+    start of the last look that did not find it (the move came after) and the end of the first
+    that did (it came before)."""
+
+    def __init__(self, provider: Provider, node: str, timeout: float = 60):
+        self.provider, self.node, self.timeout = provider, node, timeout
+        self.seen: tuple[float, float] | None = None
+        self.not_before = time.time()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+        self.thread.start()
+
+    def _poll(self) -> None:
+        deadline = time.time() + self.timeout
+        while time.time() < deadline:
+            started = time.time()
+            if node_health(self.provider, self.node, timeout=5)[0]:
+                self.seen = (self.not_before, time.time())
+                return
+            self.not_before = started
+
+    def result(self, timeout: float) -> tuple[float, float]:
+        self.thread.join(timeout)
+        assert self.seen is not None, f"the VIP did not reach {self.node} in {self.timeout:.0f} s"
+        return self.seen
 
 
 def lab_fixture(blueprint: str, name: str, provider: str = "nspawn", sets: list[str] = ()):

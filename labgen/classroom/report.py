@@ -12,10 +12,16 @@ from rich.table import Table
 
 from labgen.errors import LabgenError
 from labgen.exercises import describe
+from labgen.lab import Lab
 from labgen.labs import find_lab
 from labgen.status import lab_report
 
 COLUMNS = ("seat", "lab", "vip_holder", "exercise", "last_verify", "last_activity")
+
+
+def activity_log(lab: Lab) -> Path:
+    """Where the seat's helper writes each command the student runs (labgen.classroom.seat)."""
+    return lab.path / "logs" / "activity.log"
 
 
 def seat_rows(state: dict) -> list[dict]:
@@ -46,27 +52,41 @@ def _row(name: str, seat: dict) -> dict:
     row["exercise"] = describe(report["exercise"])
     row["exercise_detail"] = report["exercise"]
     row["last_verify"] = _last_verify(lab.claims_record)
-    row["last_activity"] = _last_activity(lab.path / "logs" / "activity.log")
+    row["last_activity"] = _last_activity(activity_log(lab))
     return row
+
+
+def last_claims(record: Path) -> tuple[list[dict], float] | None:
+    """The claims of the lab's last verify (id and verdict each), and how many seconds ago it ran."""
+    try:
+        return json.loads(record.read_text()), time.time() - record.stat().st_mtime
+    except (OSError, ValueError):
+        return None
+
+
+def last_activity(log: Path) -> tuple[str, float] | None:
+    """The student's last labgen command on the seat, and how many seconds ago it ran."""
+    try:
+        stamp, verb = log.read_text().splitlines()[-1].split(maxsplit=1)
+        return verb, time.time() - float(stamp)
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _last_verify(record: Path) -> str | None:
     """`12 passed, 1 failed (3 min ago)` from the claims of the lab's last verify."""
-    try:
-        claims = json.loads(record.read_text())
-        age = time.time() - record.stat().st_mtime
-    except (OSError, ValueError):
+    if (seen := last_claims(record)) is None:
         return None
+    claims, age = seen
     counts = Counter(claim["verdict"] for claim in claims)
     return f"{', '.join(f'{n} {verdict}' for verdict, n in sorted(counts.items()))} ({_ago(age)})"
 
 
 def _last_activity(log: Path) -> str | None:
-    try:
-        stamp, verb = log.read_text().splitlines()[-1].split(maxsplit=1)
-    except (OSError, IndexError, ValueError):
+    if (seen := last_activity(log)) is None:
         return None
-    return f"{verb} ({_ago(time.time() - float(stamp))})"
+    verb, age = seen
+    return f"{verb} ({_ago(age)})"
 
 
 def _ago(seconds: float) -> str:

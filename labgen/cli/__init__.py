@@ -29,6 +29,7 @@ from labgen.cli import (
     matrix,
     render,
     reset,
+    serve,
     show,
     ssh,
     status,
@@ -77,6 +78,7 @@ app.command("ssh")(ssh.ssh)
 app.command("verify")(verify.verify)
 app.command("failover")(failover.failover)
 app.command("watch")(watch.watch)
+app.command("serve")(serve.serve)
 app.command("impair")(impair.impair)
 app.command("capture")(capture.capture)
 app.command("reset")(reset.reset)

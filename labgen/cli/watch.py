@@ -97,6 +97,8 @@ def _live(seen, lab: str, seconds: float | None) -> None:
                     held.enter_context(lab_lock(lab, "watch"))
                 notice[0] = f"injecting {KEYS[key]}..."
                 notice[0] = seen.inject(KEYS[key])
+                if seen.injected:
+                    notice[0] += ": u undoes it"
         except Exception as exc:  # shown in the view, never a traceback over it
             notice[0] = f"[red]{exc}[/]"
 

@@ -161,7 +161,7 @@ class Watch:
         self._act(
             fault, node, lambda: faults.inject(self.provider, node, fault), f"{fault} injected on {node}"
         )
-        return f"{fault} on {node}: u undoes it"
+        return f"{fault} on {node}"
 
     def undo(self) -> str:
         with self._lock:

@@ -4,13 +4,17 @@ figures checked against the protocols, deliberately broken labs caught by the su
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
 
 import pytest
+from selenium.webdriver.common.by import By
 
-from tests.labs import NSPAWN, lab_fixture, labgen, ok
+from labgen.observe import wait_settled
+from tests.browser import browser, click, serving, wait_for, wait_text
+from tests.labs import NSPAWN, VipPoll, lab_fixture, labgen, ok
 from tests.terminal import Terminal
 
 pytestmark = NSPAWN
@@ -132,6 +136,44 @@ def test_failover_watch_shows_the_measurement_live_then_its_report(keepalived):
     live, _, report = shown.partition("stop on lb0: VIP lb0 → lb1")
     assert "stop injected on lb0" in live and "points to lb1" in live, shown[-3000:]
     assert "VIP moved after" in report and "requests failed" in report, shown[-3000:]
+
+
+def test_serve_shows_the_class_and_a_failover_in_a_real_browser(keepalived, tmp_path):
+    """labgen serve in headless Chromium: the board lists the lab up with its VIP on lb0; the lab's
+    page, logged in as the teacher, stops keepalived on lb0 by its button, and shows the VIP on lb1
+    within 2 s of the VIP reaching lb1 (seen there by a poll of its own, against which the page's
+    lateness is counted from the poll before: an upper bound); undo brings it back."""
+    provider = keepalived.provider()
+    with serving() as served, browser(tmp_path / "chromium") as page:
+        page.get(served.teacher)  # logs in, then the board
+        row = f"#labs tr[data-lab='{keepalived.name}']"
+        wait_text(page, f"{row} td.holder", "lb0", timeout=30)
+        assert page.find_element(By.ID, "role").text == "teacher"
+        page.get(f"{served.base}/labs/{keepalived.name}")
+        wait_text(page, "#holder", "lb0", timeout=30)
+        moved = VipPoll(provider, "lb1")
+        click(page, "button[data-fault='stop']")
+        wait_text(page, "#holder", "lb1", timeout=30)
+        shown_at = int(page.find_element(By.ID, "holder").get_attribute("data-changed-at")) / 1000
+        not_before, seen_at = moved.result(timeout=10)
+        assert not_before - 0.05 <= shown_at <= not_before + 2.0, (
+            f"the page showed lb1 {shown_at - not_before:+.2f} s after the last look that did not "
+            f"find the VIP on lb1 (found {seen_at - not_before:.2f} s after it)"
+        )
+        wait_text(page, "#timeline", "stop injected on lb0", timeout=30, within=True)
+        if folder := os.environ.get("LABGEN_SCREENSHOTS"):  # docs/images, for docs/workshop.md
+            wait_for(page, "#topology", lambda img: img.get_attribute("src").endswith("holders=lb1")
+                     and img.get_property("complete"), "the VIP drawn on lb1", timeout=30)
+            page.save_screenshot(f"{folder}/serve-lab.png")
+        wait_text(page, "#notice", "stop on lb0: undo it before the next fault", timeout=10)
+        click(page, "#undo")
+        wait_text(page, "#holder", "lb0", timeout=60)
+        wait_text(page, "#timeline", "stop undone on lb0", timeout=30, within=True)
+        if folder:
+            page.get(served.base)
+            wait_text(page, f"{row} td.holder", "lb0", timeout=30)
+            page.save_screenshot(f"{folder}/serve-board.png")
+    wait_settled(provider, on="lb0", hold=0)
 
 
 def test_capture_shows_the_masters_adverts_as_text_and_as_pcap(keepalived, tmp_path):

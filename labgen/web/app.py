@@ -195,7 +195,7 @@ def _lab_events(server: Server):
 
         async def feed(stopping: anyio.Event) -> AsyncIterator[dict]:
             try:
-                await anyio.to_thread.run_sync(server.live.join, lab)
+                await anyio.to_thread.run_sync(server.live.join, lab, server.is_teacher(request))
             except LabgenError as exc:
                 yield {"event": "problem", "data": str(exc)}
                 return

@@ -2,8 +2,9 @@
 
 A lab's watch (its probe and pinger in the client seat, labgen.verify.watch) starts with the first
 page that shows the lab and stops GRACE seconds after the last one left, healing any fault still
-in place. At most `limit` labs are watched at once: each watch is three processes in a client seat
-and a look at the nodes every second, and anyone who can load the page can ask for one.
+in place. At most `limit` labs are watched at once for students (twice that for the teacher): each watch is
+three processes in a client seat and a look at the nodes every second, and anyone who can load the
+page can ask for one.
 
 A teacher's fault holds the lab's lock from its injection until it is undone, as `labgen watch`
 does, so no `up`, `reset` or exercise changes the lab under it.
@@ -48,14 +49,16 @@ class LiveLabs:
         self._lock = threading.Lock()
         self._starting: set[str] = set()
 
-    def join(self, lab: str) -> None:
-        """One more page shows lab: its watch, started if need be (about a second: the probe)."""
+    def join(self, lab: str, teacher: bool = False) -> None:
+        """One more page shows lab: its watch, started if need be (about a second: the probe). The
+        teacher's pages may watch past the limit (up to twice it): students never crowd them out."""
         with self._lock:
             if lab in self._watched:
                 self._watched[lab].viewers += 1
                 return
-            if len(self._watched) + len(self._starting) >= self.limit:
-                raise LabgenError(f"{self.limit} labs are watched already (labgen serve --watches)")
+            if len(self._watched) + len(self._starting) >= self.limit * (2 if teacher else 1):
+                raise LabgenError(f"{self.limit} labs are watched already (labgen serve --watches); "
+                                  "a lab's page watches it again when one closes")
             self._starting.add(lab)
         try:
             watch = Watch(running_provider(find_lab(lab)))

@@ -26,7 +26,7 @@ from labgen.errors import LabgenError
 # verb -> (flags, options taking a value); every verb takes its lab implicitly
 VERBS: dict[str, tuple[set[str], set[str]]] = {
     "status": ({"--json"}, set()),
-    "verify": ({"--quick", "-x", "--exitfirst"}, {"-k", "--claim"}),
+    "verify": ({"--quick", "-x", "--exitfirst", "-v", "--verbose"}, {"-k", "--claim"}),
     "failover": ({"--json", "--watch"}, {"--fault"}),
     "watch": (set(), {"--for"}),  # its keys fault the seat's own lab, as failover does
     "reset": (set(), set()),

@@ -6,12 +6,15 @@ the claim's other tests passed.
 
 A pytest plugin (loaded by LAB/tests/conftest.py): it gathers each test's outcome and, at the end,
 prints one line per claim and writes LAB/logs/claims.json, which `labgen verify` and the
-breakage catalogue read. The mapping is the blueprint's `claims:` data, nothing else.
+breakage catalogue read. Run by `labgen verify`, it also tells it each claim as soon as its last
+test is done, for the checklist shown as the run goes. The mapping is the blueprint's `claims:`
+data, nothing else.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -19,7 +22,7 @@ import pytest
 
 from labgen.lab import Lab, LabSpec
 from labgen.verify.fixtures import suite_lab_dir
-from labgen.verify.run import NOT_PROVEN
+from labgen.verify.run import EVENTS_FD, NOT_PROVEN
 
 RANK = {"passed": 0, "skipped": 1, "failed": 2}  # a test's worst phase decides its outcome
 _EXCEPTION_NAME = re.compile(r"^(?:[\w.]+\.)?\w*(?:Error|Exception|Timeout|Failed): ")
@@ -63,6 +66,37 @@ class ClaimReport:
         self.lab = lab
         self.outcomes: dict[str, str] = {}
         self.said: dict[str, str] = {}  # nodeid -> what its skip or failure said, in one line
+        self.waiting: dict[str, set[str]] = {}  # claim id -> its selected tests not yet finished
+        self.events = _event_stream()
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for claim in self.lab.spec.claims:
+            self.waiting[claim.id] = {i.nodeid for i in session.items if function_id(i.nodeid) in claim.tests}
+        self._send(tests=len(session.items))
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self._send(test=nodeid)
+
+    def _finished(self, nodeid: str) -> None:
+        """After a test's teardown: each claim whose last selected test it was, judged now."""
+        outcome = self.outcomes.get(nodeid, "passed")
+        self._send(done=nodeid, outcome=outcome)
+        for claim in self.lab.spec.claims:
+            tests = self.waiting.get(claim.id)
+            if tests and nodeid in tests:
+                tests.discard(nodeid)
+                if not tests:
+                    self._send_claim(claim.id)
+
+    def _send_claim(self, claim_id: str) -> None:
+        claim = self.lab.spec.claim(claim_id)
+        verdict = verdicts(self.lab.spec, self.outcomes)[claim_id]
+        why = self.why(claim.tests, "failed" if verdict == "failed" else "skipped")
+        self._send(claim=claim_id, verdict=verdict, quote=claim.quote, why=why if verdict != "passed" else [])
+
+    def _send(self, **event) -> None:
+        if self.events:
+            self.events.write(json.dumps(event) + "\n")
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         outcome = "skipped" if report.skipped else report.outcome
@@ -73,6 +107,8 @@ class ClaimReport:
         if report.when == "call" or outcome != "passed":
             before = self.outcomes.get(report.nodeid, "passed")
             self.outcomes[report.nodeid] = max(before, outcome, key=RANK.__getitem__)
+        if report.when == "teardown":
+            self._finished(report.nodeid)
 
     def failed(self, tests: list[str]) -> list[str]:
         """The claim's tests that failed, as pytest names them (test_x[lb0]): what to run again."""
@@ -107,6 +143,13 @@ class ClaimReport:
         ]
         self.lab.claims_record.parent.mkdir(exist_ok=True)
         self.lab.claims_record.write_text(json.dumps(record, indent=2) + "\n")
+
+
+def _event_stream():
+    """Where `labgen verify` reads the run as it goes (LABGEN_EVENTS_FD, a pipe it passed): a JSON
+    line per test started and finished and per claim judged; None when run by hand."""
+    fd = os.environ.pop(EVENTS_FD, None)
+    return open(int(fd), "w", buffering=1) if fd and fd.isdigit() else None
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -4,11 +4,15 @@ share, and the verdicts it leaves in LAB/logs/claims.json."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 from labgen.lab import Lab
 
+EVENTS_FD = "LABGEN_EVENTS_FD"  # the pipe a run tells `labgen verify` its progress on (labgen.verify.claims)
 NOT_PROVEN = "not proven"  # the verdict of a claim one of whose tests was skipped (labgen.verify.claims)
 # seconds one test of a lab's suite may take, fixtures included: a backstop behind each test's own
 # bounded polls, so a hung node can never hang `verify`
@@ -28,6 +32,25 @@ def run_suite(lab: Lab, claims: list[str], options: list[str], *, capture: bool 
     """The suite in the lab's folder; its output shown, or captured for a summary of its own."""
     return subprocess.run(suite_argv(lab, claims, options), cwd=lab.path, check=False,
                           capture_output=capture, text=True)
+
+
+def stream_suite(lab: Lab, claims: list[str], options: list[str], log: Path,
+                 on_event: Callable[[dict], None]) -> int:
+    """The suite with its pytest log written to log as it comes, and each test and claim passed to
+    on_event as the run reaches it (a JSON line each, on a pipe of its own); pytest's exit code."""
+    read, write = os.pipe()
+    with open(log, "w") as written:
+        process = subprocess.Popen(suite_argv(lab, claims, options), cwd=lab.path, stdout=written,
+                                   stderr=subprocess.STDOUT, pass_fds=(write,),
+                                   env={**os.environ, EVENTS_FD: str(write)})
+    os.close(write)
+    try:
+        with open(read) as events:
+            for line in events:
+                on_event(json.loads(line))
+    finally:
+        code = process.wait()
+    return code
 
 
 def selection(lab: Lab, claims: list[str]) -> list[str]:

@@ -87,9 +87,17 @@ def test_lvs_skip_is_stated_in_status_and_verify(keepalived, tmp_path):
 
 
 def test_keepalived_verify_passes(keepalived, tmp_path):
+    """As a checklist: a line per claim, in the order their last tests finished (the configuration's
+    before the failover's), then the counts; pytest's log in a file."""
     result = keepalived.verify("--junit", str(tmp_path / "junit.xml"))
     assert result.returncode == 0, result.stdout[-4000:]
     assert "testcase" in (tmp_path / "junit.xml").read_text()
+    claims = [line for line in result.stdout.splitlines() if line.startswith(("✓ passed", "~ not proven"))]
+    assert len(claims) == len(json.loads(ok("show", "keepalived-rr", "--json"))["claims"]), result.stdout
+    order = [line.rpartition("(")[2].rstrip(")") for line in claims]
+    assert order.index("unique-hostnames") < order.index("slave-takes-over"), order
+    log = re.search(r"the pytest log: (\S+)", result.stdout).group(1)
+    assert "PASSED" in Path(log).read_text() and "PASSED" not in result.stdout, result.stdout[-2000:]
 
 
 def test_keepalived_crash_fails_over_after_the_vrrp_master_down_interval(keepalived):

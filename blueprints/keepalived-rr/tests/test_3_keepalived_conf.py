@@ -41,6 +41,27 @@ def test_master_and_backup_as_the_tutorial_says(host, spec, node, running):
     assert re.search(rf"^\s*state {state}\s*$", conf, re.M), f"{node}: keepalived.conf lacks `state {state}`"
 
 
+ADVERT = re.compile(r"IP (\S+) > 224\.0\.0\.18: VRRPv\d, Advertisement, vrid (\d+), prio (\d+)")
+
+
+def test_the_wire_carries_the_masters_adverts_alone(spec, backup):
+    """The election as the network sees it (tcpdump on the backup, on the VIP's network): every
+    advert comes from the master, with its priority and the shared virtual router id; the backup
+    stays silent. A backup that outbids the master, or two nodes on different router ids (two
+    masters), show here whatever the files say."""
+    params, net = spec.params, spec.networks[spec.vip_network]
+    master = spec.preferred
+    count, wait = 3, 3 * params["advert_int"] + 2
+    seen = backup.run(f"timeout {wait:g} tcpdump -nnl -i {net.interface} -c {count} vrrp 2>/dev/null")
+    adverts = ADVERT.findall(seen.stdout)
+    assert len(adverts) == count, f"{count} VRRP adverts expected within {wait:g} s, saw: {seen.stdout!r}"
+    wanted = (master.addresses[spec.vip_network], str(params["virtual_router_id"]),
+              str(params["priorities"]["preferred"]))
+    odd = [advert for advert in adverts if advert != wanted]
+    assert not odd, (f"adverts from {wanted[0]} (the master) with vrid {wanted[1]} and prio {wanted[2]} "
+                     f"expected, saw (from, vrid, prio): {sorted(set(odd))}")
+
+
 # keepalived.conf's keyword -> the dump's words for it
 AS_RUN = {"priority": "Priority", "virtual_router_id": "Virtual Router ID", "advert_int": "Advert interval"}
 

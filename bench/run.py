@@ -1,6 +1,6 @@
 """labgen's benchmark: every figure against a floor measured in the same run, with its spread.
 
-    .venv/bin/python bench/run.py [--sections cli,nspawn,failover,breakages,exercises,libvirt,
+    .venv/bin/python bench/run.py [--sections box,cli,nspawn,failover,breakages,exercises,libvirt,
                                               releases,class,class-vm,class-limits] [--repeat N]
                                              [--update]
 
@@ -16,6 +16,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -579,7 +580,35 @@ def _mem_available_kib() -> int:
     return int(line.split()[1])
 
 
+def box_section(repeat: int) -> list[dict]:
+    """The take-home box (`labgen box export`), gzip'd and not: size and time, the floor being the
+    plain tar of the same image (--no-compress)."""
+    out = Path(tempfile.mkdtemp(prefix="labgen-bench-box-"))
+    sizes: dict[str, list[float]] = {"plain": [], "gzip": []}
+    times: dict[str, list[float]] = {"plain": [], "gzip": []}
+    try:
+        for _ in range(repeat):
+            for kind, extra in (("plain", ["--no-compress"]), ("gzip", [])):
+                box = out / f"{kind}.box"
+                times[kind].append(timed(lambda box=box, extra=extra: run(
+                    [*LABGEN, "box", "export", "debian-12", "-o", str(box), *extra])))
+                sizes[kind].append(box.stat().st_size / 2**20)
+                box.unlink()
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    floor_size, floor_time = spread(sizes["plain"]), spread(times["plain"])
+    return [
+        {"name": "debian-12 box, --no-compress (MiB)", **floor_size, "target": "",
+         "how": "the floor: a plain tar"},
+        figure("debian-12 box, gzip -1 (MiB)", sizes["gzip"], floor_size, "< 0.5x",
+               "what vagrant box add reads; vs floor: the share of the plain size"),
+        {"name": "export, --no-compress (s)", **floor_time, "target": "", "how": "wall time"},
+        figure("export, gzip -1 (s)", times["gzip"], floor_time, "", "wall time; one core compresses"),
+    ]
+
+
 SECTIONS: dict[str, Callable[[int], list[dict]]] = {
+    "box": box_section,
     "cli": cli_section,
     "nspawn": nspawn_section,
     "failover": failover_section,

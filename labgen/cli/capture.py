@@ -8,13 +8,13 @@ from typing import Annotated
 
 import typer
 
-from labgen.cli.options import LabName
+from labgen.cli.options import LabName, NodeName
 from labgen.errors import LabgenError
 
 
 def capture(
     lab: LabName,
-    node: Annotated[str, typer.Argument(help="A node name.")],
+    node: NodeName,
     expression: Annotated[
         list[str] | None, typer.Argument(help="A tcpdump filter, e.g. vrrp, or host 10.0.0.12 and port 694.")
     ] = None,

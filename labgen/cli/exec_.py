@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 
-from labgen.cli.options import LabName
+from labgen.cli.options import LabName, NodeOrClient
 
 
 def exec_(
     lab: LabName,
-    node: Annotated[str, typer.Argument(help="A node name, or `client` for the client seat.")],
+    node: NodeOrClient,
     command: Annotated[list[str], typer.Argument(help="The command, after --.")],
     stdin: Annotated[
         bool, typer.Option("--stdin", "-i", help="Pass your standard input to the command.")

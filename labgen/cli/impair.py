@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from labgen.cli.options import LabName
+from labgen.cli.options import LabName, NodeName
 from labgen.cli.output import console
 from labgen.errors import LabgenError
 
@@ -18,7 +18,7 @@ RATE = re.compile(r"\d+(\.\d+)?(bit|kbit|mbit|gbit)")
 
 def impair(
     lab: LabName,
-    node: Annotated[str, typer.Argument(help="A node name.")],
+    node: NodeName,
     network: Annotated[str, typer.Argument(help="A lab network, e.g. vlan or public.")],
     delay: Annotated[str | None, typer.Option(help="Added to every packet, e.g. 100ms.")] = None,
     jitter: Annotated[str | None, typer.Option(help="Random variation of the delay, e.g. 20ms.")] = None,

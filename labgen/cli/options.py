@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
@@ -20,6 +21,29 @@ def _lab_names(incomplete: str) -> list[str]:
     folder = paths.labs_dir()
     found = folder.glob("*/lab.json") if folder.is_dir() else []
     return sorted(p.parent.name for p in found if p.parent.name.startswith(incomplete))
+
+
+def _nodes_of_lab(ctx: typer.Context) -> list[str]:
+    """The nodes of the lab named before on the command line, read off its lab.json as plain JSON."""
+    lab = ctx.params.get("lab") or ""
+    if lab not in _lab_names(lab):  # a lab's folder, never a path made of what was typed
+        return []
+    try:
+        spec = json.loads((paths.labs_dir() / lab / "lab.json").read_text())
+        return [node["name"] for node in spec["nodes"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+def _node_names(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion: the lab's nodes."""
+    return [name for name in _nodes_of_lab(ctx) if name.startswith(incomplete)]
+
+
+def _nodes_and_client(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion: the lab's nodes and its client seat (nothing for a lab not found)."""
+    nodes = _nodes_of_lab(ctx)
+    return [name for name in [*nodes, "client"] if nodes and name.startswith(incomplete)]
 
 
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -44,6 +68,14 @@ LabName = Annotated[
 ]
 LabNameOrAll = Annotated[
     str | None, typer.Argument(help="One lab; all labs when omitted.", autocompletion=_lab_names)
+]
+NodeName = Annotated[str, typer.Argument(help="A node name.", autocompletion=_node_names)]
+NodeOrClient = Annotated[
+    str,
+    typer.Argument(
+        help="A node name, or `client` for the client seat.",
+        autocompletion=_nodes_and_client,
+    ),
 ]
 Blueprint = Annotated[
     str,

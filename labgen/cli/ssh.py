@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
 
-import typer
-
-from labgen.cli.options import LabName
+from labgen.cli.options import LabName, NodeOrClient
 
 
-def ssh(lab: LabName, node: Annotated[str, typer.Argument(help="A node name, or client.")]) -> None:
+def ssh(lab: LabName, node: NodeOrClient) -> None:
     """Open ssh to NODE (the same config `ssh -F LAB/ssh_config NODE` and testinfra use); `client`
     is a shell in the client seat (the tutorial's "your local computer"), in its own namespace."""
     from labgen.labs import find_lab, provider_for

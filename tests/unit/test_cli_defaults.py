@@ -91,3 +91,20 @@ def test_completion_names_commands_and_labs_blueprints(tmp_path):
 
     assert complete("labgen sta") == ["status"]
     assert complete("labgen show keep") == ["keepalived-rr"]
+
+
+def test_completion_names_a_labs_nodes_read_off_its_lab_json(tmp_path):
+    labs = tmp_path / "labgen-home" / "labs"
+    (labs / "t-comp").mkdir(parents=True)
+    (labs / "t-comp" / "lab.json").write_text(json.dumps({"nodes": [{"name": "lb0"}, {"name": "lb1"}]}))
+
+    def complete(words: str) -> list[str]:
+        env = {"_LABGEN_COMPLETE": "complete_bash", "COMP_WORDS": words,
+               "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+               "LABGEN_HOME": str(tmp_path / "labgen-home")}
+        return run(home=tmp_path, env=env).stdout.split()
+
+    assert complete("labgen exec t-comp ") == ["lb0", "lb1", "client"]
+    assert complete("labgen capture t-comp lb") == ["lb0", "lb1"]
+    assert complete("labgen ssh t-comp c") == ["client"]
+    assert complete("labgen exec ../etc ") == [], "only a lab's own folder is read"

@@ -76,8 +76,9 @@ class NspawnProvider(Provider):
 
     @classmethod
     def features(cls) -> dict[str, bool]:
-        """ip_vs is a host-kernel feature: containers get LVS only if the host has it loaded."""
-        return {"ip_vs": Path("/proc/net/ip_vs").exists()}
+        """Host-kernel features, which containers share: LVS only if the host has ip_vs loaded;
+        `labgen impair` only if its kernel has netem (loaded, built in, or a module to load)."""
+        return {"ip_vs": Path("/proc/net/ip_vs").exists(), "netem": _kernel_has_netem()}
 
     @classmethod
     def missing(cls, boxes: Iterable[str] = (rootfs.DEFAULT,)) -> list[tuple[str, str]]:
@@ -634,3 +635,13 @@ def _read(path: Path) -> str:
         return path.read_text()
     except OSError:
         return ""
+
+
+def _kernel_has_netem() -> bool:
+    modules = Path("/lib/modules") / os.uname().release
+    try:
+        builtin = "sch_netem.ko" in (modules / "modules.builtin").read_text()
+    except OSError:
+        builtin = False
+    loadable = any(modules.glob("kernel/net/sched/sch_netem.ko*"))
+    return Path("/sys/module/sch_netem").exists() or builtin or loadable

@@ -25,13 +25,20 @@ def up(
     prefix: Annotated[str, typer.Option(help="Seat names: PREFIX01, PREFIX02, ...")] = "seat",
     parallel: Parallel = 4,
     set_: Sets = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and print the plan (what fits, how long), make nothing.")
+    ] = False,
 ) -> None:
     """Start a lab per seat (seat01..seatNN) and a local account of the same name for each.
 
     Every seat's lab gets the same --set, e.g. --set resources.memory_mb=512 for more memory per
     node than the blueprint's bound."""
+    from labgen.classroom import history
     from labgen.classroom import seats as classroom
 
+    if dry_run:
+        _plan(blueprint, seats, provider, with_box(set_, box), prefix, parallel)
+        return
     with classroom.one_command_at_a_time():
         names, bp, raised = _prepare_class(blueprint, seats, provider, with_box(set_, box), prefix)
         up_args = ["--provider", provider, *(arg for item in set_ or [] for arg in ("--set", item)),
@@ -45,7 +52,9 @@ def up(
         resources = bp.resources.model_dump()
         state = classroom.start(blueprint, names, up_args, raised, parallel, report, resources)
     failed = {name: seat for name, seat in state["seats"].items() if seat["state"] != "up"}
-    console.print(f"class of {len(names) - len(failed)} seats up in {time.monotonic() - began:.1f} s; "
+    took = time.monotonic() - began
+    history.record(blueprint, provider, len(names), parallel, took, len(failed))
+    console.print(f"class of {len(names) - len(failed)} seats up in {took:.1f} s; "
                   "the roster: labgen class roster", highlight=False)
     for name, seat in failed.items():
         console.print(f"[red]{name} failed twice[/]: {seat.get('error')}")
@@ -53,9 +62,29 @@ def up(
         raise typer.Exit(1)
 
 
-def _prepare_class(blueprint: str, seats: int, provider: str, sets: list[str], prefix: str):
-    """Everything class up checks before it makes anything, then the kernel limits raised for the
-    class: the seats' names, the blueprint, the limits raised (class down puts them back)."""
+def _plan(blueprint: str, seats: int, provider: str, sets: list[str], prefix: str, parallel: int) -> None:
+    """class up --dry-run: class up's checks, then what it would do and how long it should take."""
+    from labgen import paths
+    from labgen.classroom import history, limits
+
+    names, bp = _check_class(blueprint, seats, provider, sets, prefix)
+    nodes = seats * len(bp.nodes)
+    fit = limits.capacity({blueprint: len(bp.nodes)}, provider, paths.home())["seats"][blueprint]
+    console.print(f"class up would start {seats} {blueprint} seats on {provider} ({names[0]}..{names[-1]}, "
+                  f"{nodes} nodes), {parallel} at a time; this host holds {fit} such seats now",
+                  highlight=False)
+    console.print(f"each node: {limits.describe_node(bp.resources.model_dump())}", highlight=False)
+    for limit in limits.sysctls(nodes):
+        if not limit.enough:
+            console.print(f"it would raise {limit.key} from {limit.have} to {limit.needed} "
+                          "(class down puts it back)", highlight=False)
+    took = history.estimate(blueprint, provider, seats, parallel)
+    console.print(f"time: {took}" if took else f"time: no class of {blueprint} on {provider} has come up on "
+                  "this host yet to measure it by", highlight=False)
+
+
+def _check_class(blueprint: str, seats: int, provider: str, sets: list[str], prefix: str):
+    """Everything class up checks before it makes anything: the seats' names and the blueprint."""
     from labgen import paths
     from labgen.classroom import accounts, boundary, limits
     from labgen.classroom import seats as classroom
@@ -75,9 +104,17 @@ def _prepare_class(blueprint: str, seats: int, provider: str, sets: list[str], p
     provider_class(provider)  # an unknown provider fails here, before anything is made
     boundary.check_helper()
     boundary.check_installation(names)
-    nodes = seats * len(bp.nodes)
-    limits.check_room(nodes, provider, paths.home())
-    raised = limits.raise_limits(limits.sysctls(nodes))
+    limits.check_room(seats * len(bp.nodes), provider, paths.home())
+    return names, bp
+
+
+def _prepare_class(blueprint: str, seats: int, provider: str, sets: list[str], prefix: str):
+    """class up's checks, then the kernel limits raised for the class: the seats' names, the
+    blueprint, the limits raised (class down puts them back)."""
+    from labgen.classroom import limits
+
+    names, bp = _check_class(blueprint, seats, provider, sets, prefix)
+    raised = limits.raise_limits(limits.sysctls(seats * len(bp.nodes)))
     for key, (old, new) in raised.items():
         console.print(f"raised {key} from {old} to {new} for the class "
                       "(class down puts it back)", highlight=False)

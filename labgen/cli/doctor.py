@@ -13,7 +13,7 @@ def doctor(as_json: Json = False) -> None:
     import typer
 
     from labgen import cgroups, paths
-    from labgen.classroom import limits, seat
+    from labgen.classroom import history, limits, seat
     from labgen.providers import PROVIDERS, provider_class
 
     report, blueprints = {}, _blueprints()
@@ -32,6 +32,7 @@ def doctor(as_json: Json = False) -> None:
             "features": cls.features(),
             "classroom": limits.capacity(nodes, name, paths.home()),
             "node_limits": node_limits,
+            "classes_measured": [seen for seen in history.latest() if seen["provider"] == name],
         }
     if as_json:
         print_json(report)
@@ -51,6 +52,11 @@ def doctor(as_json: Json = False) -> None:
                 f"MB available, {room['disk_free_mb']} MB free)",
                 highlight=False,
             )
+            for seen in entry["classes_measured"]:
+                console.print(f"  measured here: {seen['seats']} {seen['blueprint']} seats, "
+                              f"{seen['parallel']} at a time, up in {seen['seconds']:.0f} s "
+                              "(class up --dry-run scales it)",
+                              highlight=False)
         kernel = report["nspawn"]["classroom"]["limits"]
         console.print(
             f"kernel limits now: {', '.join(f'{key} {value}' for key, value in kernel.items())} "

@@ -1,7 +1,8 @@
 """labgen's benchmark: every figure against a floor measured in the same run, with its spread.
 
     .venv/bin/python bench/run.py [--sections box,cli,nspawn,failover,breakages,exercises,libvirt,
-                                              releases,class,class-vm,class-limits] [--repeat N]
+                                              releases,class,class-vm,class-vm-parallel,
+                                              class-limits] [--repeat N]
                                              [--update]
 
 Writes BENCHMARKS.md (a table a person reads) and bench/results.json (for programs). This machine
@@ -461,6 +462,20 @@ def class_vm_section(repeat: int) -> list[dict]:
     return class_figures("libvirt", parallel=1, repeat=repeat)
 
 
+def class_vm_parallel_section(repeat: int) -> list[dict]:
+    """How many restored VM seats to start at once: the class-vm class (one seat of reset each) at
+    1, 2 and 4 seats at a time, each time after a first `up` made sure the saved lab exists."""
+    labgen("up", "keepalived-rr", "--name", "bench-save", "--provider", "libvirt")  # saves, or restores
+    labgen("down", "bench-save")
+    figures = []
+    for parallel in (1, 2, 4):
+        c = class_run("libvirt", parallel, 1)
+        figures.append(figure(f"class up, {c['seats']} seats, {parallel} at a time (s)", [c["up"]], None, "",
+                              f"restored seats; serving {c['serving']} of {c['seats']}; "
+                              f"memory {c['memory'] / c['seats']:.0f} MiB a seat"))
+    return figures
+
+
 def class_figures(provider: str, *, parallel: int, repeat: int) -> list[dict]:
     c = class_run(provider, parallel, repeat)
     seats_n = c["seats"]
@@ -618,6 +633,7 @@ SECTIONS: dict[str, Callable[[int], list[dict]]] = {
     "releases": releases_section,
     "class": class_section,
     "class-vm": class_vm_section,
+    "class-vm-parallel": class_vm_parallel_section,
     "class-limits": class_limits_section,
 }
 

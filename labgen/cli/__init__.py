@@ -24,6 +24,7 @@ from labgen.cli import (
     exercise,
     failover,
     graph,
+    hosts,
     impair,
     list_,
     matrix,
@@ -87,6 +88,7 @@ app.command("graph")(graph.graph)
 app.command("matrix")(matrix.matrix)
 app.add_typer(box.app, name="box")
 app.add_typer(class_.app, name="class")
+app.add_typer(hosts.app, name="hosts")
 app.add_typer(exercise.app, name="exercise")
 app.command("doctor")(doctor.doctor)
 

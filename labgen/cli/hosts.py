@@ -1,0 +1,125 @@
+"""labgen hosts: the machines a class may span, reached over ssh (labgen.remote.hosts)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from labgen.cli.options import Json
+from labgen.cli.output import console, print_json, print_table
+
+app = typer.Typer(help="The hosts a class may span: each reached over ssh, with labgen installed.",
+                  no_args_is_help=True)
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="A short name for the host (a-z, 0-9, -).")],
+    url: Annotated[str, typer.Argument(help="ssh://USER@ADDRESS[:PORT]")],
+    key: Annotated[Path | None, typer.Option("--key", help="The private key to log in with.")] = None,
+    ssh_options: Annotated[
+        list[str] | None,
+        typer.Option("--ssh-option", metavar="KEY=VALUE", help="An ssh -o option, e.g. ProxyJump=bastion."),
+    ] = None,
+) -> None:
+    """Add a host: reached over ssh now (its host key pinned), refused unless it runs this labgen."""
+    from importlib.metadata import version
+
+    from labgen.errors import LabgenError
+    from labgen.remote import hosts
+
+    host = hosts.parse(name, url, key, ssh_options or [])
+    known = hosts.load()
+    if name in known:
+        raise LabgenError(f"host {name} exists already ({known[name].url}); labgen hosts remove {name} first")
+    try:
+        with console.status(f"reaching {host.url}"):
+            theirs = hosts.check(host)
+        ours = version("labgen")
+        if theirs != ours:
+            raise LabgenError(f"host {name} runs labgen {theirs}, this one {ours}: install the same on both")
+    except BaseException:
+        hosts.unpin(name)
+        raise
+    hosts.save({**known, name: host})
+    console.print(f"host {name} added: {host.url}, labgen {theirs}", highlight=False)
+
+
+@app.command("remove")
+def remove(name: Annotated[str, typer.Argument(help="The host's name.")]) -> None:
+    """Forget a host and its pinned host key (nothing on it is touched)."""
+    from labgen.remote import hosts
+
+    hosts.get(name)
+    hosts.forget(name)
+    console.print(f"host {name} removed", highlight=False)
+
+
+@app.command("list")
+def list_hosts(as_json: Json = False) -> None:
+    """Every host, asked now: reachable, its labgen, its boxes, the seats it holds per blueprint."""
+    from labgen.remote import hosts
+
+    known = [None, *hosts.load().values()]  # None: this machine
+    with console.status(f"asking {len(known)} hosts"), ThreadPoolExecutor(max_workers=8) as pool:
+        rows = list(pool.map(_describe, known))
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table("host", "address", "state", "labgen", "boxes", "seats (containers)", "seats (VMs)",
+                  box=None, pad_edge=False)
+    for row in rows:
+        table.add_row(row["host"], row["url"], row["state"], row["labgen"] or "-",
+                      " ".join(row["boxes"]) or "-", _seats(row, "nspawn"), _seats(row, "libvirt"))
+    print_table(table)
+
+
+def _describe(host) -> dict:
+    """A host's row: its doctor's and box list's answers, or why it gave none."""
+    from importlib.metadata import version
+
+    from labgen.errors import LabgenError
+    from labgen.remote import hosts
+
+    row = {"host": host.name if host else hosts.LOCAL, "url": host.url if host else "this machine",
+           "state": "reachable", "labgen": None, "boxes": [], "capacity": {}, "missing": {}}
+    try:
+        if host is None:
+            row["labgen"] = version("labgen")
+            doctor, boxes = _local_json(["doctor"]), _local_json(["box", "list"])
+        else:
+            row["labgen"] = hosts.check(host)
+            doctor, boxes = host.labgen_json(["doctor"]), host.labgen_json(["box", "list"])
+    except LabgenError as exc:
+        return {**row, "state": f"unreachable: {exc}"}
+    row["boxes"] = sorted({b["name"] for b in boxes if b.get("built") and b.get("kind") == "nspawn root"})
+    for provider in ("nspawn", "libvirt"):
+        row["capacity"][provider] = doctor[provider]["classroom"]["seats"]
+        row["missing"][provider] = [missing["piece"] for missing in doctor[provider]["missing"]]
+    if row["labgen"] != version("labgen"):
+        row["state"] = f"labgen {row['labgen']}, not this one's {version('labgen')}"
+    return row
+
+
+def _local_json(args: list[str]):
+    import json
+    import subprocess
+    import sys
+
+    # -P, cwd /: this labgen, never one found in the working directory
+    done = subprocess.run([sys.executable, "-P", "-m", "labgen", *args, "--json"], capture_output=True,
+                          text=True, timeout=120, check=False, stdin=subprocess.DEVNULL, cwd="/")
+    return json.loads(done.stdout)
+
+
+def _seats(row: dict, provider: str) -> str:
+    """Seats per blueprint by the host's memory and disk, and what it lacks to run them yet."""
+    seats = row["capacity"].get(provider)
+    said = " ".join(f"{bp} {n}" for bp, n in seats.items()) if seats else "-"
+    lacking = row["missing"].get(provider)
+    return f"{said} (lacks {', '.join(lacking)})" if lacking else said

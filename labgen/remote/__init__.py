@@ -1,0 +1,1 @@
+"""Other hosts of a class, reached over ssh."""

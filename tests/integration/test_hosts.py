@@ -1,0 +1,97 @@
+"""labgen hosts: other machines reached over ssh alone (tests/remote.py makes them on this one),
+each answering from its own labgen state."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from tests.labs import labgen, ok
+from tests.remote import SSHD, RemoteHost, controller_key
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="network and mount namespaces need root"),
+    pytest.mark.skipif(not os.path.exists(SSHD), reason="needs openssh-server (scripts/install)"),
+]
+
+
+@pytest.fixture(scope="module")
+def two_hosts(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hosts")
+    key = controller_key(folder)
+    for name in ("t-rh1", "t-rh2"):
+        labgen("hosts", "remove", name)
+    with RemoteHost("rh1", folder, key) as rh1, RemoteHost("rh2", folder, key) as rh2:
+        yield key, rh1, rh2
+    for name in ("t-rh1", "t-rh2"):
+        labgen("hosts", "remove", name)
+
+
+def add(name: str, host: RemoteHost, key) -> subprocess.CompletedProcess[str]:
+    return labgen("hosts", "add", name, "ssh://root@127.0.0.1:22", "--key", str(key),
+                  "--ssh-option", host.proxy)
+
+
+def test_hosts_answer_from_their_own_state_over_ssh_alone(two_hosts):
+    """Each host is added over ssh and listed with its labgen, its boxes (none: its own state is
+    empty) and what it holds; what a host writes stays in its mount namespace, unseen here."""
+    key, rh1, rh2 = two_hosts
+    for name, host in (("t-rh1", rh1), ("t-rh2", rh2)):
+        added = add(name, host, key)
+        assert added.returncode == 0 and f"host {name} added" in added.stdout, added.stderr
+    rows = {row["host"]: row for row in json.loads(ok("hosts", "list", "--json"))}
+    assert rows["local"]["boxes"], "this machine has its boxes built"
+    for name in ("t-rh1", "t-rh2"):
+        assert rows[name]["state"] == "reachable", rows[name]
+        assert rows[name]["labgen"] == rows["local"]["labgen"], rows[name]
+        assert rows[name]["boxes"] == [], f"{name} answered from this machine's state: {rows[name]}"
+        assert rows[name]["capacity"]["nspawn"]["keepalived-rr"] > 0, rows[name]
+    marker = subprocess.run(["ssh", "-i", str(key), "-o", rh1.proxy, "-o", "BatchMode=yes",
+                             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                             "root@127.0.0.1", 'touch "$LABGEN_HOME/written-there" && ls "$LABGEN_HOME"'],
+                            capture_output=True, text=True, timeout=30)
+    assert "written-there" in marker.stdout, marker.stderr
+    assert list(rh1.home.iterdir()) == [], "the host's state is visible outside its mount namespace"
+
+
+def test_a_refused_key_an_unknown_name_and_a_bad_address_are_one_line_each(two_hosts, tmp_path):
+    _, rh1, _ = two_hosts
+    stranger = controller_key(tmp_path)  # a key the host does not know
+    refused = add("t-rh9", rh1, stranger)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "ssh:" in refused.stderr and "Permission denied" in refused.stderr, refused.stderr
+    assert "t-rh9" not in ok("hosts", "list")
+    bad = labgen("hosts", "add", "t-rh9", "http://example.org")
+    assert bad.returncode == 2 and "ssh://USER@ADDRESS" in bad.stderr, bad.stderr
+    missing = labgen("hosts", "remove", "t-nohost")
+    assert missing.returncode == 2 and "no host named 't-nohost'" in missing.stderr, missing.stderr
+
+
+def test_a_host_gone_is_reported_and_the_others_still_answer(two_hosts):
+    key, rh1, rh2 = two_hosts
+    add("t-rh1", rh1, key)
+    add("t-rh2", rh2, key)
+    rh2.sshd.terminate()
+    rh2.sshd.wait(timeout=10)
+    rows = {row["host"]: row for row in json.loads(ok("hosts", "list", "--json"))}
+    assert rows["t-rh2"]["state"].startswith("unreachable: host t-rh2"), rows["t-rh2"]
+    assert rows["t-rh1"]["state"] == "reachable", rows["t-rh1"]
+
+
+def test_a_host_with_another_labgen_is_refused_and_keeps_nothing(tmp_path):
+    """labgen on the host answers another version (an older install: a stand-in that says so):
+    one line, nothing added, no host key left pinned."""
+    older = tmp_path / "older-bin"
+    older.mkdir()
+    (older / "labgen").write_text("#!/bin/sh\necho 'labgen 0.0.9'\n")
+    (older / "labgen").chmod(0o755)
+    key = controller_key(tmp_path)
+    labgen("hosts", "remove", "t-rh3")
+    with RemoteHost("rh3", tmp_path, key, labgen_bin=older) as rh3:
+        refused = add("t-rh3", rh3, key)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "runs labgen 0.0.9, this one" in refused.stderr, refused.stderr
+    assert "t-rh3" not in ok("hosts", "list")

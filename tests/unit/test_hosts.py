@@ -1,0 +1,44 @@
+"""labgen hosts: what `hosts add` accepts, and the ssh command a host is reached with."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+
+from labgen.errors import LabgenError
+from labgen.remote.hosts import parse
+
+
+def test_a_host_is_a_name_an_ssh_address_and_options():
+    host = parse("lab-b", "ssh://teacher@10.0.0.5:2222", None, ["ProxyJump=bastion"])
+    assert (host.user, host.address, host.port, host.url) == ("teacher", "10.0.0.5", 2222,
+                                                              "ssh://teacher@10.0.0.5:2222")
+    argv = host.ssh_argv(["labgen", "status", "seat 01; rm -rf /"])
+    assert argv[:3] == ["ssh", "-o", "BatchMode=yes"] and "HostKeyAlias=labgen-lab-b" in argv, argv
+    assert argv[-3:-1] == ["--", "10.0.0.5"], "the address after --: never read as an option"
+    assert shlex.split(argv[-1]) == ["labgen", "status", "seat 01; rm -rf /"], "each word quoted for the shell"
+    assert ["-o", "ProxyJump=bastion"] == argv[argv.index("ProxyJump=bastion") - 1:][:2]
+
+
+@pytest.mark.parametrize(
+    ("name", "url", "options", "said"),
+    [
+        ("local", "ssh://root@h", [], "not 'local'"),
+        ("Lab_B", "ssh://root@h", [], "lowercase"),
+        ("b", "http://root@h", [], "ssh://USER@ADDRESS"),
+        ("b", "ssh://h", [], "ssh://USER@ADDRESS"),
+        ("b", "ssh://root@h:99999", [], "ssh://USER@ADDRESS"),
+        ("b", "ssh://root@h/path", [], "ssh://USER@ADDRESS"),
+        ("b", "ssh://root@-oProxyCommand=x", [], "may not start with -"),
+        ("b", "ssh://root@h", ["-F/etc/x"], "KEY=VALUE"),
+    ],
+)
+def test_anything_else_is_refused_in_one_line(name, url, options, said):
+    with pytest.raises(LabgenError, match=said):
+        parse(name, url, None, options)
+
+
+def test_a_key_that_is_not_a_file_is_refused(tmp_path):
+    with pytest.raises(LabgenError, match="no such file"):
+        parse("b", "ssh://root@h", tmp_path / "missing", [])

@@ -62,11 +62,19 @@ def _root(
         bool,
         typer.Option("--version", callback=_print_version, is_eager=True, help="Print labgen's version."),
     ] = False,
+    host: Annotated[
+        str | None,
+        typer.Option("--host", metavar="NAME", help="Run the command on this host of `labgen hosts`."),
+    ] = None,
 ) -> None:
     """Reproducible high-availability teaching labs: blueprint -> Vagrantfile -> lab -> proof.
 
+    `labgen --host NAME COMMAND...` runs the command on a host of `labgen hosts` (over ssh).
+
     Defaults for any option: LABGEN_PROVIDER, LABGEN_BOX, and ~/.config/labgen/config.toml
     (docs/quickstart.md, "Defaults")."""
+    if host is not None:  # main() runs `labgen --host NAME ...` on the host before this is reached
+        raise LabgenError("--host goes first: labgen --host NAME COMMAND...")
 
 
 app.command("list")(list_.list_blueprints)
@@ -97,6 +105,10 @@ def main() -> None:
     """Entry point: a LabgenError or a usage mistake becomes one line on stderr and exit 2, never a
     traceback or a screenful of usage; Ctrl-C exits 130 (`up` says itself how to clean up)."""
     try:
+        first = sys.argv[1] if len(sys.argv) > 1 else ""
+        if first == "--host" or first.startswith("--host="):  # labgen --host NAME COMMAND...: run there
+            named = [first.partition("=")[2]] if "=" in first else []
+            sys.exit(_on_host([*named, *sys.argv[2:]]))
         command = typer.main.get_command(app)  # built once: the defaults are read off it too
         code = command(prog_name="labgen", standalone_mode=False, default_map=defaults.default_map(command))
     except LabgenError as exc:
@@ -113,6 +125,24 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _on_host(args: list[str]) -> int:
+    """`labgen ARGS` on a host of `labgen hosts`, over ssh, its output streamed as it comes and its
+    exit code returned (a terminal is given to it when this one has one: watch, ssh, exec -i)."""
+    from labgen.remote import hosts
+
+    if not args or args[0].startswith("-"):
+        raise LabgenError("--host NAME COMMAND...: give a host of `labgen hosts list`, then the command")
+    name, command = args[0], args[1:]
+    if name == hosts.LOCAL:
+        return subprocess.run([sys.executable, "-P", "-m", "labgen", *command], check=False).returncode
+    host = hosts.get(name)
+    terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    done = subprocess.run(host.ssh_argv(["labgen", *command], terminal=terminal), check=False)
+    if done.returncode == 255:
+        raise LabgenError(f"host {name} ({host.url}): ssh failed (see above); `labgen hosts list` says why")
+    return done.returncode
 
 
 def _fail(message: str, code: int) -> None:

@@ -42,9 +42,10 @@ class Host:
         shown = f"[{self.address}]" if ":" in self.address else self.address
         return f"ssh://{self.user}@{shown}:{self.port}"
 
-    def ssh_argv(self, command: list[str]) -> list[str]:
+    def ssh_argv(self, command: list[str], terminal: bool = False) -> list[str]:
         """ssh running command on the host: no prompt ever (BatchMode), the host's key pinned in
-        labgen's own known_hosts, the command quoted for the remote shell word by word."""
+        labgen's own known_hosts, the command quoted for the remote shell word by word; with
+        terminal, a pseudo-terminal there (-t) for a command that wants one."""
         argv = ["ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={CONNECT_TIMEOUT}",
                 "-o", "StrictHostKeyChecking=accept-new",
                 "-o", f"UserKnownHostsFile={_dir() / 'known_hosts'}",
@@ -55,7 +56,7 @@ class Host:
             argv += ["-i", self.key]
         for option in self.options:
             argv += ["-o", option]
-        return [*argv, "--", self.address, shlex.join(command)]
+        return [*argv, *(["-t"] if terminal else ["-T"]), "--", self.address, shlex.join(command)]
 
     def labgen(self, args: list[str], timeout: float = REMOTE_TIMEOUT) -> subprocess.CompletedProcess[str]:
         """`labgen ARGS` on the host, its output captured."""

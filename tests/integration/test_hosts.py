@@ -57,6 +57,21 @@ def test_hosts_answer_from_their_own_state_over_ssh_alone(two_hosts):
     assert list(rh1.home.iterdir()) == [], "the host's state is visible outside its mount namespace"
 
 
+def test_any_command_runs_on_a_host_with_its_output_and_exit_code(two_hosts):
+    """labgen --host NAME COMMAND: the host's own labgen answers (its state, not this machine's),
+    its errors and exit codes come back as they are."""
+    key, rh1, _ = two_hosts
+    add("t-rh1", rh1, key)
+    there = json.loads(ok("--host", "t-rh1", "box", "list", "--json"))
+    here = json.loads(ok("box", "list", "--json"))
+    assert not any(row["built"] for row in there) and any(row["built"] for row in here), there
+    missing = labgen("--host", "t-rh1", "status", "t-nolab")
+    assert missing.returncode == 2 and "no lab named 't-nolab'" in missing.stderr, missing.stderr
+    assert "keepalived-rr" in ok("--host", "local", "list")
+    unknown = labgen("--host", "t-nohost", "list")
+    assert unknown.returncode == 2 and "no host named 't-nohost'" in unknown.stderr, unknown.stderr
+
+
 def test_a_refused_key_an_unknown_name_and_a_bad_address_are_one_line_each(two_hosts, tmp_path):
     _, rh1, _ = two_hosts
     stranger = controller_key(tmp_path)  # a key the host does not know

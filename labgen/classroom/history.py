@@ -2,8 +2,9 @@
 
 A line of JSON per class up in LABGEN_HOME/history/class-up.jsonl (root's): the blueprint, the
 provider, how many seats at once, how long the whole took. An estimate is measured, never guessed:
-it scales the last class of the same blueprint on the same provider by its rounds of seats (seats
-started `parallel` at a time), and says which class it comes from; with none, it says so.
+it scales the last class of the same blueprint on the same provider and as many seats at once by
+its rounds of seats, else the last one of any size of round by its seats, and says which class it
+comes from (a rough guide in the second case); with none, it says so.
 """
 
 from __future__ import annotations
@@ -80,6 +81,10 @@ def estimate(blueprint: str, provider: str, seats: int, parallel: int) -> Estima
              and not e.get("failed") and e.get("seats", 0) > 0 and e.get("parallel", 0) > 0]
     if not alike:
         return None
-    last = alike[-1]
-    per_round = last["seconds"] / math.ceil(last["seats"] / last["parallel"])
-    return Estimate(per_round * math.ceil(seats / parallel), last, parallel)
+    same = [e for e in alike if e["parallel"] == parallel]
+    if same:  # rounds of the same size: scaled by their number
+        last = same[-1]
+        per_round = last["seconds"] / math.ceil(last["seats"] / last["parallel"])
+        return Estimate(per_round * math.ceil(seats / parallel), last, parallel)
+    last = alike[-1]  # another size of round: the host's seats per second, as measured
+    return Estimate(last["seconds"] / last["seats"] * seats, last, parallel)

@@ -23,7 +23,11 @@ def up(
     provider: Provider = "nspawn",
     box: Box = None,
     prefix: Annotated[str, typer.Option(help="Seat names: PREFIX01, PREFIX02, ...")] = "seat",
-    parallel: Parallel = 4,
+    parallel: Annotated[
+        int | None,
+        typer.Option("--parallel", min=1, max=16,
+                     help="Seats started at once (default: 4 on containers, one per core on VMs)."),
+    ] = None,
     set_: Sets = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check and print the plan (what fits, how long), make nothing.")
@@ -33,9 +37,10 @@ def up(
 
     Every seat's lab gets the same --set, e.g. --set resources.memory_mb=512 for more memory per
     node than the blueprint's bound."""
-    from labgen.classroom import history
+    from labgen.classroom import history, limits
     from labgen.classroom import seats as classroom
 
+    parallel = parallel or limits.seats_at_once(provider)
     if dry_run:
         _plan(blueprint, seats, provider, with_box(set_, box), prefix, parallel)
         return

@@ -15,8 +15,11 @@ def test_the_estimate_scales_the_last_class_alike_by_its_rounds():
     same = history.estimate("keepalived-rr", "libvirt", 8, 4)
     assert same.seconds == 100 and "8 keepalived-rr seats on libvirt, 4 at a time" in str(same), str(same)
     assert history.estimate("keepalived-rr", "libvirt", 16, 4).seconds == 200
-    other = history.estimate("keepalived-rr", "libvirt", 8, 2)
-    assert other.seconds == 200 and "rough guide" in str(other), str(other)
+    other = history.estimate("keepalived-rr", "libvirt", 8, 2)  # no class 2 at a time: by seats
+    assert other.seconds == 100 and "rough guide" in str(other), str(other)
+    history.record("keepalived-rr", "libvirt", seats=8, parallel=2, seconds=60, failed=0)
+    assert history.estimate("keepalived-rr", "libvirt", 8, 4).seconds == 100, "the last class alike"
+    assert history.estimate("keepalived-rr", "libvirt", 12, 2).seconds == 90
     assert history.estimate("heartbeat-nginx", "libvirt", 8, 4) is None
 
 

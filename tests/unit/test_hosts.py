@@ -17,8 +17,8 @@ def test_a_host_is_a_name_an_ssh_address_and_options():
     argv = host.ssh_argv(["labgen", "status", "seat 01; rm -rf /"])
     assert argv[:3] == ["ssh", "-o", "BatchMode=yes"] and "HostKeyAlias=labgen-lab-b" in argv, argv
     assert argv[-3:-1] == ["--", "10.0.0.5"], "the address after --: never read as an option"
-    assert shlex.split(argv[-1]) == ["labgen", "status", "seat 01; rm -rf /"], "each word quoted for the shell"
-    assert ["-o", "ProxyJump=bastion"] == argv[argv.index("ProxyJump=bastion") - 1:][:2]
+    assert shlex.split(argv[-1]) == ["labgen", "status", "seat 01; rm -rf /"], "each word quoted"
+    assert argv[argv.index("ProxyJump=bastion") - 1] == "-o"
 
 
 @pytest.mark.parametrize(

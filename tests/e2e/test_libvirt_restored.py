@@ -97,6 +97,17 @@ def test_impair_delays_and_drops_what_a_node_sends_until_cleared(labs) -> None:
              expected="lb0 alone holding the VIP once its adverts reach lb1 again")
 
 
+def test_capture_shows_the_masters_adverts_from_a_vm(labs, tmp_path) -> None:
+    """tcpdump in the VM: the master's adverts on the public network, as text and as a pcap."""
+    name = LABS[1]
+    text = ok("capture", name, "lb1", "--on", "public", "-c", "2", "vrrp", timeout=120)
+    adverts = [line for line in text.splitlines() if "VRRPv2, Advertisement" in line]
+    assert len(adverts) == 2 and all("prio 100" in advert for advert in adverts), text
+    pcap = tmp_path / "adverts.pcap"
+    ok("capture", name, "lb0", "--on", "public", "-c", "2", "-w", str(pcap), "vrrp", timeout=120)
+    assert len(pcap.read_bytes()) >= 24 + 2 * (16 + 40), "a pcap header and two adverts"
+
+
 def test_a_restored_lab_passes_its_suite_on_vms(labs, tmp_path) -> None:
     """The VMs' one run of the whole suite (the fresh lab runs --quick): what the provisioners
     made, restored. Without what containers show (tests.labs.VM_SELECTION: the backup picking up

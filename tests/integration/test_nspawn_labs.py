@@ -198,6 +198,24 @@ def test_capture_shows_the_masters_adverts_as_text_and_as_pcap(keepalived, tmp_p
     assert "VRRPv2" in ok("capture", keepalived.name, "lb0", "--on", "public", "--for", "2.5", "vrrp")
 
 
+def test_impair_on_containers_works_or_says_the_host_kernel_lacks_netem(keepalived):
+    """Containers share the host's kernel: with netem the delay shows in the client's pings, without
+    it impair says so in one line (and doctor had said so: nspawn's features)."""
+    netem = json.loads(ok("doctor", "--json"))["nspawn"]["features"]["netem"]
+    done = labgen("impair", keepalived.name, "lb1", "public", "--delay", "200ms")
+    if not netem:
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+        assert "no netem (sch_netem): containers share the host's" in done.stderr, done.stderr
+        return
+    try:
+        assert done.returncode == 0, done.stderr
+        pings = ok("exec", keepalived.name, "client", "--", "ping", "-n", "-c", "2", "-W", "3",
+                   "203.0.113.12")
+        assert float(pings.split(" = ")[-1].split("/")[0]) >= 190, pings
+    finally:
+        ok("impair", keepalived.name, "lb1", "public", "--clear")
+
+
 def test_watch_into_a_pipe_prints_each_moment_as_a_line(keepalived):
     out = ok("watch", keepalived.name, "--for", "3")
     assert out.startswith(f"watching {keepalived.name}: VIP ") and "points to lb0" in out, out

@@ -156,12 +156,12 @@ def build(name: str = DEFAULT, progress: Progress | None = None, force: bool = F
         raise LabgenError("building the container root needs root: run it again with sudo")
     if shutil.which("debootstrap") is None:
         raise LabgenError("debootstrap is missing: apt-get install debootstrap")
-    _refuse_if_in_use(root)
+    refuse_if_in_use(root)
     rel = release(name)
     archive = reachable_archive(rel)
     _require_keyring(rel)
     box_dir(name).mkdir(parents=True, exist_ok=True)
-    with _build_lock(name):
+    with build_lock(name):
         if is_current(name) and not force:  # another labgen built it while we waited
             return root
         return _build_locked(rel, archive, progress)
@@ -179,10 +179,10 @@ def _build_locked(rel: Release, archive: str, progress: Progress) -> Path:
         _build_into(tmp, rel, archive, log, progress)
         versions = _check_daemons(tmp, rel)
         with progress.step("putting the new root in place"):
-            _swap_in(tmp, root)
+            swap_in(tmp, root)
             stamp_path(name).write_text(recipe_hash(name) + "\n")
     except BaseException:
-        _remove_tree(tmp)
+        remove_tree(tmp)
         raise
     took = time.monotonic() - begun
     _write_manifest(rel, versions, took)
@@ -221,7 +221,7 @@ def _write_manifest(rel: Release, versions: dict[str, str], took: float) -> None
 
 
 @contextlib.contextmanager
-def _build_lock(name: str) -> Iterator[None]:
+def build_lock(name: str) -> Iterator[None]:
     """One build at a time per root (the CLI and the vagrant box builder may both ask)."""
     with (box_dir(name) / "build.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -404,14 +404,14 @@ def _write(path: Path, text: str, mode: int = 0o644) -> None:
     path.chmod(mode)
 
 
-def _swap_in(tmp: Path, root: Path) -> None:
+def swap_in(tmp: Path, root: Path) -> None:
     """Rename the finished root into place; the old one (if any) is removed afterwards."""
     stamp_path(root.parent.name).unlink(missing_ok=True)
     old = root.with_name(f"root.old-{os.getpid()}")
     if root.exists():
         root.rename(old)
     tmp.rename(root)
-    _remove_tree(old)
+    remove_tree(old)
 
 
 def _remove_stale_builds(name: str) -> None:
@@ -419,10 +419,10 @@ def _remove_stale_builds(name: str) -> None:
     for stale in box_dir(name).glob("root.*-*"):
         pid = stale.name.rsplit("-", 1)[-1]
         if not (pid.isdigit() and Path(f"/proc/{pid}").exists()):
-            _remove_tree(stale)
+            remove_tree(stale)
 
 
-def _remove_tree(path: Path) -> None:
+def remove_tree(path: Path) -> None:
     """rm -rf that first unmounts anything below path and never crosses into another fs."""
     if not path.exists():
         return
@@ -431,7 +431,7 @@ def _remove_tree(path: Path) -> None:
     subprocess.run(["rm", "-rf", "--one-file-system", str(path)], check=False)
 
 
-def _refuse_if_in_use(root: Path) -> None:
+def refuse_if_in_use(root: Path) -> None:
     """Rebuilding under running overlays would change their lower layer: refuse instead."""
     users = [m.target for m in host.mounts() if f"lowerdir={root}" in m.options]
     if users:

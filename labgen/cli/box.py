@@ -9,6 +9,7 @@ import typer
 
 from labgen.cli.options import Json
 from labgen.cli.output import console, print_json, print_table
+from labgen.errors import LabgenError
 
 app = typer.Typer(help="Build and list offline boxes and container roots.", no_args_is_help=True)
 
@@ -58,6 +59,56 @@ def export(
     size = path.stat().st_size / 2**20
     console.print(f"box {vagrant_box.box_name(name)} written to {path} ({size:.0f} MiB)", highlight=False)
     console.print(f"on the other computer: vagrant box add --name {vagrant_box.box_name(name)} {path.name}")
+
+
+@app.command("push")
+def push(
+    to: Annotated[str, typer.Option("--to", help="A host of `labgen hosts list`.")],
+    name: Annotated[str, typer.Argument(help="The release whose container root to copy.")] = "debian-12",
+) -> None:
+    """Copy a container root to another host over ssh, checked by its sha256 there before it is
+    put in place (an interrupted or changed copy leaves the host's root as it was)."""
+    import time
+
+    from labgen.boxes import rootfs, transfer
+    from labgen.remote import hosts
+
+    host = hosts.get(to)
+    total = (rootfs.manifest(name).get("size_bytes") or 0) / 2**20
+    began, seen = time.monotonic(), [0]
+    with console.status(f"reading the {name} root for its checksum") as status:
+
+        def counted(n: int, what: str) -> None:
+            seen[0] += n
+            status.update(f"{what}: {seen[0] / 2**20:.0f} of about {total:.0f} MiB")
+
+        sha256 = transfer.sha256_of(name, lambda n: counted(n, "checksum"))
+        seen[0] = 0
+        done = transfer.send(name, host.ssh_argv(["labgen", "box", "receive", name, "--sha256", sha256]),
+                             lambda n: counted(n, f"sending to {to}"))
+    if done:
+        raise LabgenError(f"host {to}: {done}")
+    console.print(f"{name} root on {to} ({seen[0] / 2**20:.0f} MiB in {time.monotonic() - began:.1f} s, "
+                  f"sha256 {sha256[:16]}… checked there)", highlight=False)
+
+
+@app.command("receive", hidden=True)
+def receive(
+    name: Annotated[str, typer.Argument(help="The release.")],
+    sha256: Annotated[str, typer.Option("--sha256", help="The stream's sha256, as the sender read it.")],
+) -> None:
+    """A container root as a tar on stdin, put in place if its sha256 matches (box push runs it)."""
+    import re
+    import sys
+
+    from labgen.boxes import transfer
+    from labgen.boxes.releases import release
+
+    release(name)  # an unknown release is one line, before anything is read
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise LabgenError("--sha256: give the 64 hex digits `labgen box push` computed")
+    root = transfer.receive(name, sys.stdin.buffer, sha256)
+    console.print(f"{name} root received: {root}", highlight=False)
 
 
 @app.command("list")

@@ -9,6 +9,8 @@ import subprocess
 
 import pytest
 
+from labgen.boxes import rootfs, transfer
+from labgen.remote import hosts
 from tests.labs import labgen, ok
 from tests.remote import SSHD, RemoteHost, controller_key
 
@@ -110,3 +112,25 @@ def test_a_host_with_another_labgen_is_refused_and_keeps_nothing(tmp_path):
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
     assert "runs labgen 0.0.9, this one" in refused.stderr, refused.stderr
     assert "t-rh3" not in ok("hosts", "list")
+
+
+@pytest.mark.skipif(not rootfs.is_current("debian-12"), reason="needs `labgen box build debian-12`")
+def test_a_container_root_pushed_to_a_host_is_checked_there(two_hosts):
+    """box push: the root streamed over ssh, put in place on the host only once its sha256 is the
+    one sent; a stream that does not match leaves the host as it was, said in one line."""
+    key, rh1, _ = two_hosts
+    add("t-rh1", rh1, key)
+    host = hosts.get("t-rh1")
+    wrong = transfer.send("debian-12", host.ssh_argv(["labgen", "box", "receive", "debian-12",
+                                                      "--sha256", "0" * 64]))
+    assert wrong and "arrived with sha256" in wrong and "nothing was changed" in wrong, wrong
+    assert not _built_there("t-rh1"), "a root that did not match was put in place"
+    pushed = ok("box", "push", "debian-12", "--to", "t-rh1", timeout=900)
+    assert "debian-12 root on t-rh1" in pushed and "checked there" in pushed, pushed
+    assert _built_there("t-rh1") == ["debian-12"]
+    assert list(rh1.home.iterdir()) == [], "the root went over ssh, not through this mount namespace"
+
+
+def _built_there(name: str) -> list[str]:
+    rows = json.loads(ok("--host", name, "box", "list", "--json"))
+    return [row["name"] for row in rows if row["kind"] == "nspawn root" and row["current"]]

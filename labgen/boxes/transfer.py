@@ -1,0 +1,131 @@
+"""A container root copied to another host as a tar stream, checked by its sha256 on arrival.
+
+The sender reads the root twice: once to learn the stream's sha256, once to send it (GNU tar with
+--sort=name writes the same bytes for the same tree). The receiver hashes what it unpacks as it
+comes and puts the root in place only when the hash is the one announced and the recipe stamp is
+its own labgen's; anything else (a cut connection, a changed byte, another labgen) leaves nothing
+but one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from labgen.boxes import rootfs
+from labgen.errors import LabgenError
+
+CHUNK = 1 << 20
+MEMBERS = ("root", "root.recipe", "manifest.json")
+
+
+def pack_argv(name: str) -> list[str]:
+    """tar writing the root, its recipe stamp and its manifest to stdout, the same bytes each time."""
+    return ["tar", "-C", str(rootfs.box_dir(name)), "--sort=name", "--numeric-owner", "--xattrs",
+            "--xattrs-include=*", "-c", *MEMBERS]
+
+
+def packed(name: str) -> Iterator[bytes]:
+    """The stream, chunk by chunk; a tar that fails is one line."""
+    if not rootfs.is_current(name):
+        raise LabgenError(f"the {name} container root is not built here: "
+                          f"labgen box build {name} --for nspawn")
+    process = subprocess.Popen(pack_argv(name), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        while chunk := process.stdout.read(CHUNK):
+            yield chunk
+    finally:
+        process.stdout.close()
+        error = process.stderr.read().decode(errors="replace").strip()
+        if process.wait() != 0:
+            raise LabgenError(f"packing the {name} root failed: {error.splitlines()[-1] if error else 'tar'}")
+
+
+def sha256_of(name: str, on_bytes: Callable[[int], None] = lambda n: None) -> str:
+    digest = hashlib.sha256()
+    for chunk in packed(name):
+        digest.update(chunk)
+        on_bytes(len(chunk))
+    return digest.hexdigest()
+
+
+def receive(name: str, stream: BinaryIO, sha256: str) -> Path:
+    """Unpack the stream into a folder beside the root, and swap it in only when its sha256 is
+    `sha256` and its recipe stamp matches this labgen's; the root otherwise stays as it was."""
+    if os.geteuid() != 0:
+        raise LabgenError("receiving a container root needs root")
+    root = rootfs.root_path(name)
+    rootfs.refuse_if_in_use(root)
+    folder = rootfs.box_dir(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    incoming = folder / f"incoming-{os.getpid()}"
+    incoming.mkdir(mode=0o700)
+    try:
+        got = _unpack(stream, incoming)
+        if got != sha256:
+            raise LabgenError(f"the {name} root arrived with sha256 {got[:16]}…, not {sha256[:16]}… as sent: "
+                              "nothing was changed; push it again")
+        stamp = (incoming / "root.recipe").read_text().strip() if (incoming / "root.recipe").is_file() else ""
+        if stamp != rootfs.recipe_hash(name):
+            raise LabgenError(f"the {name} root sent was built by another recipe (another labgen): "
+                              "install the same labgen on both hosts")
+        with rootfs.build_lock(name):
+            rootfs.swap_in(incoming / "root", root)
+            shutil.move(incoming / "manifest.json", rootfs.manifest_path(name))
+            shutil.move(incoming / "root.recipe", rootfs.stamp_path(name))  # last: current from now
+    finally:
+        rootfs.remove_tree(incoming)
+    return root
+
+
+def _unpack(stream: BinaryIO, into: Path) -> str:
+    """tar -x of the stream into `into`, hashed as it passes; its sha256."""
+    digest = hashlib.sha256()
+    process = subprocess.Popen(["tar", "-x", "-C", str(into), "--numeric-owner", "--same-owner", "--xattrs",
+                                "--xattrs-include=*"], stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+            process.stdin.write(chunk)
+    except BrokenPipeError:
+        pass
+    finally:
+        process.stdin.close()
+    error = process.stderr.read().decode(errors="replace").strip()
+    if process.wait() != 0:
+        raise LabgenError(f"unpacking the root failed: {error.splitlines()[-1] if error else 'tar'}; "
+                          "nothing was changed")
+    return digest.hexdigest()
+
+
+def send(name: str, receiver: list[str], on_bytes: Callable[[int], None] = lambda n: None) -> str | None:
+    """The stream written to the receiver's stdin (ssh running `labgen box receive`, say); None
+    when it took it, else the last line it said."""
+    process = subprocess.Popen(receiver, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    said: deque[bytes] = deque(maxlen=20)
+    reader = threading.Thread(target=lambda: said.extend(process.stderr), daemon=True)
+    reader.start()
+    try:
+        for chunk in packed(name):
+            process.stdin.write(chunk)
+            on_bytes(len(chunk))
+    except BrokenPipeError:
+        pass  # the receiver gave up: its own words say why
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
+    code = process.wait()
+    reader.join(timeout=10)
+    if code == 0:
+        return None
+    lines = [line.decode(errors="replace").strip() for line in said if line.strip()]
+    return lines[-1] if lines else f"exit {code}"

@@ -28,25 +28,45 @@ MEMBERS = ("root", "root.recipe", "manifest.json")
 
 
 def pack_argv(name: str) -> list[str]:
-    """tar writing the root, its recipe stamp and its manifest to stdout, the same bytes each time."""
+    """tar writing the root, its recipe stamp and its manifest to stdout, the same bytes each time:
+    sorted, and without the access and change times pax would record (reading the tree for its
+    checksum changes atimes)."""
     return ["tar", "-C", str(rootfs.box_dir(name)), "--sort=name", "--numeric-owner", "--xattrs",
-            "--xattrs-include=*", "-c", *MEMBERS]
+            "--xattrs-include=*", "--pax-option=delete=atime,delete=ctime", "-c", *MEMBERS]
 
 
 def packed(name: str) -> Iterator[bytes]:
-    """The stream, chunk by chunk; a tar that fails is one line."""
+    """The stream, chunk by chunk; a tar that fails is one line (a reader that stops early ends
+    the tar quietly)."""
     if not rootfs.is_current(name):
         raise LabgenError(f"the {name} container root is not built here: "
                           f"labgen box build {name} --for nspawn")
     process = subprocess.Popen(pack_argv(name), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    said = _drain(process.stderr)
     try:
         while chunk := process.stdout.read(CHUNK):
             yield chunk
+    except GeneratorExit:
+        process.kill()
+        process.wait()
+        raise
     finally:
         process.stdout.close()
-        error = process.stderr.read().decode(errors="replace").strip()
-        if process.wait() != 0:
-            raise LabgenError(f"packing the {name} root failed: {error.splitlines()[-1] if error else 'tar'}")
+    if process.wait() != 0:
+        raise LabgenError(f"packing the {name} root failed: {_last(said, 'tar')}")
+
+
+def _drain(pipe) -> deque[bytes]:
+    """A pipe's lines read as they come in a thread of their own, the last 20 kept: a chatty tar
+    never blocks on its stderr."""
+    said: deque[bytes] = deque(maxlen=20)
+    threading.Thread(target=lambda: said.extend(pipe), daemon=True).start()
+    return said
+
+
+def _last(said: deque[bytes], default: str) -> str:
+    lines = [line.decode(errors="replace").strip() for line in list(said) if line.strip()]
+    return lines[-1] if lines else default
 
 
 def sha256_of(name: str, on_bytes: Callable[[int], None] = lambda n: None) -> str:
@@ -91,6 +111,7 @@ def _unpack(stream: BinaryIO, into: Path) -> str:
     digest = hashlib.sha256()
     process = subprocess.Popen(["tar", "-x", "-C", str(into), "--numeric-owner", "--same-owner", "--xattrs",
                                 "--xattrs-include=*"], stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    said = _drain(process.stderr)
     try:
         while chunk := stream.read(CHUNK):
             digest.update(chunk)
@@ -98,11 +119,10 @@ def _unpack(stream: BinaryIO, into: Path) -> str:
     except BrokenPipeError:
         pass
     finally:
-        process.stdin.close()
-    error = process.stderr.read().decode(errors="replace").strip()
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
     if process.wait() != 0:
-        raise LabgenError(f"unpacking the root failed: {error.splitlines()[-1] if error else 'tar'}; "
-                          "nothing was changed")
+        raise LabgenError(f"unpacking the root failed: {_last(said, 'tar')}; nothing was changed")
     return digest.hexdigest()
 
 
@@ -111,21 +131,16 @@ def send(name: str, receiver: list[str], on_bytes: Callable[[int], None] = lambd
     when it took it, else the last line it said."""
     process = subprocess.Popen(receiver, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)
-    said: deque[bytes] = deque(maxlen=20)
-    reader = threading.Thread(target=lambda: said.extend(process.stderr), daemon=True)
-    reader.start()
+    said = _drain(process.stderr)
     try:
-        for chunk in packed(name):
-            process.stdin.write(chunk)
-            on_bytes(len(chunk))
+        with contextlib.closing(packed(name)) as chunks:
+            for chunk in chunks:
+                process.stdin.write(chunk)
+                on_bytes(len(chunk))
     except BrokenPipeError:
         pass  # the receiver gave up: its own words say why
     finally:
         with contextlib.suppress(BrokenPipeError):
             process.stdin.close()
     code = process.wait()
-    reader.join(timeout=10)
-    if code == 0:
-        return None
-    lines = [line.decode(errors="replace").strip() for line in said if line.strip()]
-    return lines[-1] if lines else f"exit {code}"
+    return None if code == 0 else _last(said, f"exit {code}")

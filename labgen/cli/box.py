@@ -105,10 +105,23 @@ def receive(
     from labgen.boxes.releases import release
 
     release(name)  # an unknown release is one line, before anything is read
+    standing = _labs_on_root(name)
+    if standing:
+        raise LabgenError(f"labs {', '.join(standing)} stand on the {name} root here: take them down first")
     if not re.fullmatch(r"[0-9a-f]{64}", sha256):
         raise LabgenError("--sha256: give the 64 hex digits `labgen box push` computed")
     root = transfer.receive(name, sys.stdin.buffer, sha256)
     console.print(f"{name} root received: {root}", highlight=False)
+
+
+def _labs_on_root(name: str) -> list[str]:
+    """The container labs whose nodes boot from the release's root (their overlays' lower layer),
+    as their own lab.json says: what root's LABGEN_HOME recorded, not a mount a user could make."""
+    from labgen.lab import Lab
+    from labgen.labs import all_labs
+
+    return [lab.name for lab in all_labs() if isinstance(lab, Lab) and lab.spec.provider == "nspawn"
+            and any(node.box == name for node in lab.spec.nodes)]
 
 
 @app.command("list")

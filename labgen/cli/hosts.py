@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated
@@ -89,26 +90,27 @@ def _describe(host) -> dict:
     row = {"host": host.name if host else hosts.LOCAL, "url": host.url if host else "this machine",
            "state": "reachable", "labgen": None, "boxes": [], "capacity": {}, "missing": {}}
     try:
-        if host is None:
-            row["labgen"] = version("labgen")
-            doctor, boxes = _local_json(["doctor"]), _local_json(["box", "list"])
-        else:
-            row["labgen"] = hosts.check(host)
-            doctor, boxes = host.labgen_json(["doctor"]), host.labgen_json(["box", "list"])
+        row["labgen"] = version("labgen") if host is None else hosts.check(host)
     except LabgenError as exc:
         return {**row, "state": f"unreachable: {exc}"}
-    row["boxes"] = sorted({b["name"] for b in boxes if b.get("built") and b.get("kind") == "nspawn root"})
-    for provider in ("nspawn", "libvirt"):
-        row["capacity"][provider] = doctor[provider]["classroom"]["seats"]
-        row["missing"][provider] = [missing["piece"] for missing in doctor[provider]["missing"]]
-    if row["labgen"] != version("labgen"):
-        row["state"] = f"labgen {row['labgen']}, not this one's {version('labgen')}"
+    if row["labgen"] != version("labgen"):  # its answers may not read as ours: not asked
+        return {**row, "state": f"labgen {row['labgen']}, not this one's {version('labgen')}"}
+    try:
+        if host is None:
+            doctor, boxes = _local_json(["doctor"]), _local_json(["box", "list"])
+        else:
+            doctor, boxes = host.labgen_json(["doctor"]), host.labgen_json(["box", "list"])
+        row["boxes"] = sorted({b["name"] for b in boxes if b.get("built") and b.get("kind") == "nspawn root"})
+        for provider in ("nspawn", "libvirt"):
+            row["capacity"][provider] = doctor[provider]["classroom"]["seats"]
+            row["missing"][provider] = [missing["piece"] for missing in doctor[provider]["missing"]]
+    except (LabgenError, subprocess.TimeoutExpired, KeyError, TypeError, ValueError) as exc:
+        return {**row, "state": f"answered, but not as expected: {str(exc)[:200]}"}
     return row
 
 
 def _local_json(args: list[str]):
     import json
-    import subprocess
     import sys
 
     # -P, cwd /: this labgen, never one found in the working directory

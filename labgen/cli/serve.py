@@ -32,7 +32,8 @@ def serve(
     """Serve the class dashboard (every lab: state, VIP holder, last verify claim by claim, exercise,
     idle time) and each lab live (nodes, VIP holder, the client's service, a timeline, the topology)
     to a browser. Anyone who reaches the pages reads them; faults, resets and exercises take the
-    teacher's address printed at the start (it sets a cookie, then leaves the address bar)."""
+    teacher's address printed at the start (the page keeps the token in its tab, then leaves the
+    address bar)."""
     import uvicorn
 
     from labgen.web.app import Server, create_app
@@ -41,16 +42,36 @@ def serve(
     sock = _bind(host, port)
     token = secrets.token_urlsafe(18)
     server = Server(token, watches)
-    shown = f"[{host}]" if ":" in host else host
-    base = f"http://{shown if host not in WILDCARDS else socket.gethostname()}:{sock.getsockname()[1]}"
-    console.print(f"the class, read-only: {base}/", highlight=False, soft_wrap=True)
-    console.print(f"the teacher (faults, resets, exercises): {base}/login?token={token}",
-                  highlight=False, soft_wrap=True)
+    port = sock.getsockname()[1]
+    room = _addresses() if host in WILDCARDS else [host]
+    for address in room:
+        console.print(f"the class, read-only: {_url(address, port)}/", highlight=False, soft_wrap=True)
+    # the teacher's token goes to an address this server holds alone: the one it listens on, or
+    # loopback under a wildcard (a name could resolve to a port another user took on another family)
+    own = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    console.print(f"the teacher (faults, resets, exercises), in your browser only: "
+                  f"{_url(own, port)}/login?token={token}", highlight=False, soft_wrap=True)
     console.print("Ctrl-C stops serving (and undoes a fault still in place)", highlight=False)
-    hosts = None if host in WILDCARDS else ["127.0.0.1", "localhost", "[::1]", host, shown]
+    names = {"127.0.0.1", "localhost", "[::1]", *(_url(a, port)[7:].rpartition(":")[0] for a in room)}
+    if host in WILDCARDS:  # the names this machine goes by in the room: a rebinding page's are not
+        names |= {socket.gethostname(), socket.getfqdn()}
+    hosts = sorted(names | {f"[{host}]" if ":" in host else host})
     config = uvicorn.Config(create_app(server, hosts), log_level="warning", access_log=False,
                             timeout_graceful_shutdown=3)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _url(address: str, port: int) -> str:
+    return f"http://[{address}]:{port}" if ":" in address else f"http://{address}:{port}"
+
+
+def _addresses() -> list[str]:
+    """This machine's addresses, loopback's first (what a wildcard listens on, as psutil reads it)."""
+    import psutil
+
+    found = [a.address.split("%")[0] for addrs in psutil.net_if_addrs().values() for a in addrs
+             if a.family in (socket.AF_INET, socket.AF_INET6)]
+    return sorted(set(found), key=lambda a: (not a.startswith(("127.", "::1")), ":" in a, a))
 
 
 def _parse_listen(listen: str) -> tuple[str, int]:

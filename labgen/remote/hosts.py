@@ -51,7 +51,8 @@ class Host:
                 "-o", f"UserKnownHostsFile={_dir() / 'known_hosts'}",
                 "-o", f"HostKeyAlias=labgen-{self.name}",  # pinned by labgen's name for it, not address
                 "-o", "IdentitiesOnly=yes", "-o", "ForwardAgent=no", "-o", "ForwardX11=no",
-                "-o", "ClearAllForwardings=yes", "-p", str(self.port), "-l", self.user]
+                "-o", "ClearAllForwardings=yes", "-o", "ServerAliveInterval=15",
+                "-o", "ServerAliveCountMax=4", "-p", str(self.port), "-l", self.user]
         if self.key:
             argv += ["-i", self.key]
         for option in self.options:

@@ -149,7 +149,10 @@ def _event_stream():
     """Where `labgen verify` reads the run as it goes (LABGEN_EVENTS_FD, a pipe it passed): a JSON
     line per test started and finished and per claim judged; None when run by hand."""
     fd = os.environ.pop(EVENTS_FD, None)
-    return open(int(fd), "w", buffering=1) if fd and fd.isdigit() else None
+    if not (fd and fd.isdigit()):
+        return None
+    os.set_inheritable(int(fd), False)  # a test's own child holding it would keep verify waiting
+    return open(int(fd), "w", buffering=1)
 
 
 def pytest_configure(config: pytest.Config) -> None:

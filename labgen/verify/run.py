@@ -3,6 +3,7 @@ share, and the verdicts it leaves in LAB/logs/claims.json."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -47,7 +48,8 @@ def stream_suite(lab: Lab, claims: list[str], options: list[str], log: Path,
     try:
         with open(read) as events:
             for line in events:
-                on_event(json.loads(line))
+                with contextlib.suppress(ValueError):  # a line cut short: the next ones still count
+                    on_event(json.loads(line))
     finally:
         code = process.wait()
     return code

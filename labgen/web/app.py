@@ -2,10 +2,12 @@
 teacher's actions.
 
 Anyone who reaches the page reads it: the class dashboard, each lab live, its topology. Changing
-a lab (a fault, its undo, a reset, an exercise) takes the teacher's token: given once as
-/login?token=..., kept in an HttpOnly, SameSite=Strict cookie (so it leaves the address bar
-before the page is on a projector, and no other site can make the browser use it), or sent by a
-program as `Authorization: Bearer TOKEN`.
+a lab (a fault, its undo, a reset, an exercise) takes the teacher's token, sent as
+`Authorization: Bearer TOKEN`: by a program, or by the page, which keeps it in the tab's
+sessionStorage after /login?token=... (then leaves the address bar before the page is on a
+projector). Never a cookie: a browser sends cookies to every port of the host, so a page a
+student serves on another port would receive it. Event streams cannot send a header: the
+teacher's page asks /api/me for a viewer pass, worth only the teacher's share of live watches.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
+import secrets
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -23,7 +27,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,9 +40,11 @@ from labgen.web.jobs import Jobs
 from labgen.web.live import LiveLabs
 
 STATIC = Path(__file__).parent / "static"
-COOKIE = "labgen_token"
 TICK = 0.25  # a lab's page is sent what changed four times a second, as `labgen watch` redraws
 MAX_STREAMS = 64  # pages open at once: each holds a connection and asks a thread every tick
+PER_CLIENT = 8  # from one address (a student's script may not take them all)
+RESERVED = 16  # more for the teacher's pages
+SEND_TIMEOUT = 10.0
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
@@ -52,18 +58,23 @@ class Server:
 
     def __init__(self, token: str, watches: int = 4):
         self.token = token
+        self.viewer_pass = secrets.token_urlsafe(18)
         self.board = Board()
         self.live = LiveLabs(watches)
         self.jobs = Jobs()
-        self.streams = 0
+        self.streams: dict[str, int] = {}  # open event streams by client address
         self._svg: dict[tuple[str, tuple[str, ...]], bytes] = {}
+        self._svg_lock = threading.Lock()
 
     def is_teacher(self, request: Request) -> bool:
-        given = request.cookies.get(COOKIE, "")
         bearer = request.headers.get("authorization", "")
-        if bearer.lower().startswith("bearer "):
-            given = bearer[7:].strip()
+        given = bearer[7:].strip() if bearer.lower().startswith("bearer ") else ""
         return bool(given) and hmac.compare_digest(given.encode(), self.token.encode())
+
+    def has_pass(self, request: Request) -> bool:
+        """The viewer pass /api/me gives the teacher's page, for its event streams."""
+        given = request.query_params.get("pass", "")
+        return bool(given) and hmac.compare_digest(given.encode(), self.viewer_pass.encode())
 
     def topology(self, lab: str) -> bytes:
         """The lab's drawing with the VIP on whoever holds it now, as the page last saw it."""
@@ -72,10 +83,13 @@ class Server:
         if holders is None:
             holders = next((r["vip_holders"] for r in self.board.rows if r["lab"] == lab), None)
         key = (lab, tuple(holders) if holders is not None else ("?",))
-        if key not in self._svg:
-            self._svg = {k: v for k, v in self._svg.items() if k[0] != lab}
-            self._svg[key] = draw(spec, "svg", holders or None)
-        return self._svg[key]
+        with self._svg_lock:
+            if key in self._svg:
+                return self._svg[key]
+        drawn = draw(spec, "svg", holders or None)
+        with self._svg_lock:
+            self._svg = {k: v for k, v in self._svg.items() if k[0] != lab} | {key: drawn}
+        return drawn
 
     def close(self) -> None:
         self.board.close()
@@ -88,8 +102,8 @@ def create_app(server: Server, hosts: list[str] | None = None) -> Starlette:
     routes = [
         Route("/", _page("board.html")),
         Route("/labs/{lab}", _page("lab.html", check_lab=True)),
-        Route("/login", _login(server)),
-        Route("/api/me", lambda request: JSONResponse({"teacher": server.is_teacher(request)})),
+        Route("/login", _page("login.html")),
+        Route("/api/me", _me(server)),
         Route("/api/board", _board(server)),
         Route("/api/board/events", _board_events(server)),
         Route("/api/labs/{lab}/events", _lab_events(server)),
@@ -153,16 +167,12 @@ def _page(name: str, check_lab: bool = False):
     return page
 
 
-def _login(server: Server):
-    def login(request: Request) -> Response:
-        token = request.query_params.get("token", "")
-        if not hmac.compare_digest(token.encode(), server.token.encode()):
-            return JSONResponse({"error": "wrong token: use the address `labgen serve` printed"}, 403)
-        response = RedirectResponse("/", status_code=303)
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
-        return response
+def _me(server: Server):
+    def me(request: Request) -> Response:
+        teacher = server.is_teacher(request)
+        return JSONResponse({"teacher": teacher, **({"pass": server.viewer_pass} if teacher else {})})
 
-    return login
+    return me
 
 
 def _board(server: Server):
@@ -183,7 +193,7 @@ def _board_events(server: Server):
                     last = data
                 await _pause(stopping, 1)
 
-        return _stream(server, feed)
+        return _stream(server, request, feed)
 
     return events
 
@@ -195,14 +205,18 @@ def _lab_events(server: Server):
 
         async def feed(stopping: anyio.Event) -> AsyncIterator[dict]:
             try:
-                await anyio.to_thread.run_sync(server.live.join, lab, server.is_teacher(request))
+                await anyio.to_thread.run_sync(server.live.join, lab, server.has_pass(request))
             except LabgenError as exc:
                 yield {"event": "problem", "data": str(exc)}
                 return
             try:
                 last = None
                 while not stopping.is_set():
-                    shown = await anyio.to_thread.run_sync(server.live.snapshot, lab)
+                    try:
+                        shown = await anyio.to_thread.run_sync(server.live.snapshot, lab)
+                    except LabgenError as exc:  # the watch stopped under the page
+                        yield {"event": "problem", "data": str(exc)}
+                        return
                     data = json.dumps({**shown, "job": server.jobs.view(lab)})
                     if data != last:
                         yield {"data": data}
@@ -211,7 +225,7 @@ def _lab_events(server: Server):
             finally:
                 server.live.leave(lab)
 
-        return _stream(server, feed)
+        return _stream(server, request, feed)
 
     return events
 
@@ -221,12 +235,17 @@ async def _pause(stopping: anyio.Event, seconds: float) -> None:
         await stopping.wait()
 
 
-def _stream(server: Server, feed: Callable[[anyio.Event], AsyncIterator[dict]]) -> Response:
-    """An event stream, refused with 503 beyond MAX_STREAMS open at once; when the server stops,
-    feed sees `stopping` set and ends the stream itself (cut short, uvicorn logs an error)."""
-    if server.streams >= MAX_STREAMS:
+def _stream(server: Server, request: Request, feed: Callable[[anyio.Event], AsyncIterator[dict]]) -> Response:
+    """An event stream, refused with 503 past PER_CLIENT from one address or MAX_STREAMS in all
+    (the teacher's pages, with their pass, have RESERVED more); a reader that stops reading is
+    dropped after SEND_TIMEOUT. When the server stops, feed sees `stopping` and ends the stream."""
+    client = request.client.host if request.client else "?"
+    teacher = server.has_pass(request)
+    if server.streams.get(client, 0) >= PER_CLIENT and not teacher:
+        return JSONResponse({"error": f"{PER_CLIENT} pages open from {client} already; close one"}, 503)
+    if sum(server.streams.values()) >= MAX_STREAMS + (RESERVED if teacher else 0):
         return JSONResponse({"error": f"{MAX_STREAMS} pages are open already; close one"}, 503)
-    server.streams += 1
+    server.streams[client] = server.streams.get(client, 0) + 1
     stopping = anyio.Event()
 
     async def counted() -> AsyncIterator[dict]:
@@ -234,9 +253,10 @@ def _stream(server: Server, feed: Callable[[anyio.Event], AsyncIterator[dict]]) 
             async for event in feed(stopping):
                 yield event
         finally:
-            server.streams -= 1
+            server.streams[client] -= 1
 
-    return EventSourceResponse(counted(), ping=15, shutdown_event=stopping, shutdown_grace_period=2)
+    return EventSourceResponse(counted(), ping=15, shutdown_event=stopping, shutdown_grace_period=2,
+                               send_timeout=SEND_TIMEOUT)
 
 
 def _topology(server: Server):

@@ -38,6 +38,7 @@ class Watched:
     acting: threading.Lock = field(default_factory=threading.Lock)  # one fault or undo at a time
     reading: threading.Lock = field(default_factory=threading.Lock)
     shown: tuple[float, dict] = (0.0, {})  # the last snapshot, shared by every page for FRESH s
+    closed: bool = False  # its watch stopped: no fault may start on it
 
 
 class LiveLabs:
@@ -47,26 +48,42 @@ class LiveLabs:
         self.limit = limit
         self._watched: dict[str, Watched] = {}
         self._lock = threading.Lock()
-        self._starting: set[str] = set()
+        self._starting: dict[str, threading.Event] = {}  # lab -> set once its watch started or failed
 
     def join(self, lab: str, teacher: bool = False) -> None:
         """One more page shows lab: its watch, started if need be (about a second: the probe). The
-        teacher's pages may watch past the limit (up to twice it): students never crowd them out."""
+        teacher's pages may watch past the limit (up to twice it): students never crowd them out.
+        Pages that ask while the watch starts wait for it rather than start one of their own."""
         with self._lock:
             if lab in self._watched:
                 self._watched[lab].viewers += 1
                 return
-            if len(self._watched) + len(self._starting) >= self.limit * (2 if teacher else 1):
-                raise LabgenError(f"{self.limit} labs are watched already (labgen serve --watches); "
-                                  "a lab's page watches it again when one closes")
-            self._starting.add(lab)
+            starting = self._starting.get(lab)
+            if starting is None:
+                if len(self._watched) + len(self._starting) >= self.limit * (2 if teacher else 1):
+                    raise LabgenError(f"{self.limit} labs are watched already (labgen serve --watches); "
+                                      "a lab's page watches it again when one closes")
+                starting = self._starting[lab] = threading.Event()
+                mine = True
+            else:
+                mine = False
+        if not mine:
+            starting.wait(timeout=60)
+            return self._join_started(lab)
         try:
             watch = Watch(running_provider(find_lab(lab)))
+            with self._lock:
+                self._watched[lab] = Watched(watch, viewers=1)
         finally:
             with self._lock:
-                self._starting.discard(lab)
+                self._starting.pop(lab, None)
+            starting.set()
+
+    def _join_started(self, lab: str) -> None:
         with self._lock:
-            self._watched[lab] = Watched(watch, viewers=1)
+            if lab not in self._watched:
+                raise LabgenError(f"lab {lab} could not be watched: its page says why when reloaded")
+            self._watched[lab].viewers += 1
 
     def leave(self, lab: str) -> None:
         with self._lock:
@@ -158,6 +175,8 @@ class LiveLabs:
         if not watched.acting.acquire(blocking=False):
             raise LabgenError(f"{watched.watch.busy or 'a fault'} is under way on this lab: wait for it")
         try:
+            if watched.closed:
+                raise LabgenError("this lab is no longer watched: reload its page")
             yield
         finally:
             watched.acting.release()
@@ -185,7 +204,13 @@ class LiveLabs:
 
     @staticmethod
     def _close(watched: Watched) -> None:
+        """Stop the watch once no fault is being injected or undone (a reboot's command takes
+        seconds): its heal then meets the fault whole, and no action starts after it."""
+        taken = watched.acting.acquire(timeout=120)
+        watched.closed = True
         try:
             watched.watch.close()
         finally:
             watched.held.close()
+            if taken:
+                watched.acting.release()

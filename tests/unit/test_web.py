@@ -8,7 +8,7 @@ from starlette.testclient import TestClient
 
 from labgen.cli.serve import _parse_listen
 from labgen.errors import LabgenError
-from labgen.web.app import COOKIE, HEADERS, Server, create_app
+from labgen.web.app import HEADERS, Server, create_app
 from tests.labs import labgen
 
 TOKEN = "the-teachers-token"
@@ -30,26 +30,29 @@ def test_anyone_reads_nobody_changes_without_the_token(client):
     assert client.post("/api/labs/t-x/undo", headers={"Authorization": "Bearer wrong"}).status_code == 403
 
 
-def test_the_login_sets_a_strict_httponly_cookie_and_leaves_the_address_bar(client):
-    assert client.get("/login", params={"token": "wrong"}).status_code == 403
-    answer = client.get("/login", params={"token": TOKEN})
-    assert answer.status_code == 303 and answer.headers["location"] == "/"
-    cookie = answer.headers["set-cookie"]
-    assert f"{COOKIE}={TOKEN}" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie, cookie
-    assert client.get("/api/me").json() == {"teacher": True}
+TEACHER = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def test_the_token_is_never_a_cookie_and_the_teachers_page_gets_a_viewer_pass(client):
+    """A browser sends a cookie to every port of the host (a student's server on another port
+    too): /login is a page that keeps the token in its tab, and sets no cookie."""
+    login = client.get("/login", params={"token": TOKEN})
+    assert login.status_code == 200 and "set-cookie" not in login.headers and "sessionStorage" in (
+        client.get("/static/labgen.js").text)
+    assert client.get("/api/me").json() == {"teacher": False}
+    me = client.get("/api/me", headers=TEACHER).json()
+    assert me["teacher"] is True and len(me["pass"]) > 16 and me["pass"] != TOKEN, me
 
 
 def test_the_teacher_is_told_in_one_line_what_is_wrong(client):
-    client.get("/login", params={"token": TOKEN})
-    missing = client.post("/api/labs/t-nolab/undo")
+    missing = client.post("/api/labs/t-nolab/undo", headers=TEACHER)
     assert missing.status_code == 404 and missing.json()["error"].startswith("no lab named 't-nolab'")
-    bad_name = client.post("/api/labs/..%2fetc/undo")
+    bad_name = client.post("/api/labs/..%2fetc/undo", headers=TEACHER)
     assert bad_name.status_code in (400, 404), bad_name.text
 
 
-def test_another_sites_page_may_not_use_the_teachers_cookie(client):
-    client.get("/login", params={"token": TOKEN})
-    refused = client.post("/api/labs/t-x/undo", headers={"Origin": "http://evil.example"})
+def test_another_sites_page_may_not_change_a_lab(client):
+    refused = client.post("/api/labs/t-x/undo", headers={**TEACHER, "Origin": "http://evil.example"})
     assert refused.status_code == 403 and "evil.example" in refused.json()["error"]
 
 

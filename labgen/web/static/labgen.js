@@ -20,11 +20,32 @@ function tick() {
   $("clock").textContent = new Date().toLocaleTimeString();
 }
 
+// the teacher's token, kept by this tab since /login (never a cookie: see labgen/web/app.py)
+const TOKEN_KEY = "labgen-teacher-token";
+
+function authorized() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
 async function whoami() {
-  const me = await (await fetch("/api/me")).json();
+  const me = await (await fetch("/api/me", { headers: authorized() })).json();
   $("role").textContent = me.teacher ? "teacher" : "read-only";
   $("role").classList.toggle("teacher", me.teacher);
-  return me.teacher;
+  return me;
+}
+
+async function login() {
+  const token = new URLSearchParams(location.search).get("token") || "";
+  sessionStorage.setItem(TOKEN_KEY, token);
+  history.replaceState(null, "", "/login"); // the token leaves the address bar at once
+  const me = await (await fetch("/api/me", { headers: authorized() })).json();
+  if (me.teacher) {
+    location.replace("/");
+  } else {
+    sessionStorage.removeItem(TOKEN_KEY);
+    $("notice").textContent = "wrong token: use the address `labgen serve` printed";
+  }
 }
 
 // ---- the class dashboard -----------------------------------------------------------------------
@@ -106,7 +127,8 @@ const labName = decodeURIComponent(location.pathname.split("/").pop());
 
 async function act(path) {
   $("notice").textContent = "…";
-  const response = await fetch(`/api/labs/${encodeURIComponent(labName)}/${path}`, { method: "POST" });
+  const response = await fetch(`/api/labs/${encodeURIComponent(labName)}/${path}`,
+                               { method: "POST", headers: authorized() });
   const answer = await response.json();
   $("notice").textContent = answer.done || answer.error;
 }
@@ -186,8 +208,10 @@ async function teacherControls() {
 }
 
 async function lab() {
-  if (await whoami()) teacherControls();
-  const feed = new EventSource(`/api/labs/${encodeURIComponent(labName)}/events`);
+  const me = await whoami();
+  if (me.teacher) teacherControls();
+  const pass = me.pass ? `?pass=${encodeURIComponent(me.pass)}` : "";
+  const feed = new EventSource(`/api/labs/${encodeURIComponent(labName)}/events${pass}`);
   feed.onmessage = (event) => showLab(JSON.parse(event.data));
   feed.addEventListener("problem", (event) => {
     feed.close();
@@ -195,7 +219,11 @@ async function lab() {
   });
 }
 
-setInterval(tick, 1000);
-tick();
-if (document.body.dataset.page === "board") board();
-else lab();
+if (document.body.dataset.page === "login") {
+  login();
+} else {
+  setInterval(tick, 1000);
+  tick();
+  if (document.body.dataset.page === "board") board();
+  else lab();
+}

@@ -46,7 +46,7 @@ def serving(timeout: float = 30) -> Iterator[Served]:
     try:
         said = _read_until(process, "login?token=", timeout)
         base = re.search(r"read-only: (http://\S+)/", said).group(1)
-        teacher = re.search(r"\(faults, resets, exercises\): (\S+)", said).group(1)
+        teacher = re.search(r"(http://\S+/login\?token=\S+)", said).group(1)
         yield Served(base, teacher, process)
     finally:
         process.send_signal(signal.SIGINT)

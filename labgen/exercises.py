@@ -164,11 +164,13 @@ def apply_breakage(provider: Provider, breakage: Breakage) -> None:
 
 def mend(provider: Provider, breakage: Breakage, commands: dict[str, str]) -> None:
     """Run the mending commands, or (none given) provision each node the breakage touched again,
-    one at a time with steady daemons in between (as an administrator would: heartbeat restarted
+    node by node with steady daemons in between (as an administrator would: heartbeat restarted
     on one node while the other takes over its resources can stay "in transition" for good); then
     wait for a settled lab with the VIP on the preferred node."""
     lab = provider.lab
-    for node, command in commands.items():
+    for step, (node, command) in enumerate(commands.items()):
+        if step:  # heartbeat restarted on lb0 while lb1 still joins stays "in transition" for good
+            wait_steady(provider)
         _run(provider, node, SCRIPT_FROM_STDIN, command, f"the fix of {breakage.id}")
     if not commands:
         for node in breakage.apply:

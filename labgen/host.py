@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -36,6 +37,12 @@ def run(
     if check and done.returncode != 0:
         raise LabgenError(f"{' '.join(argv)} failed: {last_line(done)}")
     return done
+
+
+def labgen_argv(args: list[str]) -> list[str]:
+    """This labgen run again as a command (-P, and run it with cwd="/": a labgen folder in the
+    working directory never stands in for it)."""
+    return [sys.executable, "-P", "-m", "labgen", *args]
 
 
 def last_line(done: subprocess.CompletedProcess[str]) -> str:

@@ -130,13 +130,14 @@ def main() -> None:
 def _on_host(args: list[str]) -> int:
     """`labgen ARGS` on a host of `labgen hosts`, over ssh, its output streamed as it comes and its
     exit code returned (a terminal is given to it when this one has one: watch, ssh, exec -i)."""
+    from labgen.host import labgen_argv
     from labgen.remote import hosts
 
     if not args or args[0].startswith("-"):
         raise LabgenError("--host NAME COMMAND...: give a host of `labgen hosts list`, then the command")
     name, command = args[0], args[1:]
     if name == hosts.LOCAL:
-        return subprocess.run([sys.executable, "-P", "-m", "labgen", *command], check=False).returncode
+        return subprocess.run(labgen_argv(command), check=False, cwd="/").returncode
     host = hosts.get(name)
     terminal = sys.stdin.isatty() and sys.stdout.isatty()
     done = subprocess.run(host.ssh_argv(["labgen", *command], terminal=terminal), check=False)

@@ -111,11 +111,11 @@ def _describe(host) -> dict:
 
 def _local_json(args: list[str]):
     import json
-    import sys
 
-    # -P, cwd /: this labgen, never one found in the working directory
-    done = subprocess.run([sys.executable, "-P", "-m", "labgen", *args, "--json"], capture_output=True,
-                          text=True, timeout=120, check=False, stdin=subprocess.DEVNULL, cwd="/")
+    from labgen.host import labgen_argv
+
+    done = subprocess.run(labgen_argv([*args, "--json"]), capture_output=True, text=True, timeout=120,
+                          check=False, stdin=subprocess.DEVNULL, cwd="/")
     return json.loads(done.stdout)
 
 

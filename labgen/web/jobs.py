@@ -8,13 +8,13 @@ last LINES kept, so a command that prints without end costs the server nothing.
 from __future__ import annotations
 
 import subprocess
-import sys
 import threading
 from collections import deque
 from dataclasses import dataclass, field
 
 from labgen.errors import LabgenError
 from labgen.exercises import exercises_of
+from labgen.host import labgen_argv
 from labgen.labs import find_lab
 
 LINES = 12
@@ -59,8 +59,8 @@ class Jobs:
         with self._lock:
             if (running := self._jobs.get(lab)) and running.exit is None:
                 raise LabgenError(f"{running.what} is under way on lab {lab}: wait for it")
-            process = subprocess.Popen(  # -P, cwd /: the labgen that serves, never one found nearby
-                [sys.executable, "-P", "-m", "labgen", *args], cwd="/",
+            process = subprocess.Popen(
+                labgen_argv(args), cwd="/",
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                 errors="replace",
             )

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from labgen.errors import LabgenError
 from labgen.labs import find_lab, running_provider
 from labgen.locks import lab_lock
-from labgen.verify.faults import FAILOVER_FAULTS
+from labgen.verify.faults import FAILOVER_FAULTS, check_fault
 from labgen.verify.watch import Watch
 
 GRACE = 60.0  # a page reloaded, or the teacher back from the dashboard, finds the same timeline
@@ -145,8 +145,7 @@ class LiveLabs:
 
     def fault(self, lab: str, fault: str) -> str:
         """Inject fault on lab's VIP holder, holding the lab's lock until it is undone."""
-        if fault not in FAILOVER_FAULTS:
-            raise LabgenError(f"unknown fault {fault!r}; use one of: {', '.join(FAILOVER_FAULTS)}")
+        check_fault(fault)
         watched = self._get(lab)
         with self._acting(watched):
             if not watched.watch.injected:

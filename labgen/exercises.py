@@ -136,7 +136,7 @@ def solve(lab: Lab, provider: Provider, exercises: ExerciseSet) -> Exercise:
     """The teacher's fix: the exercise's own, else its breakage's undo; the lab settled after."""
     found, exercise = ongoing(lab, exercises)
     breakage = exercises.breakage(exercise)
-    mend(provider, breakage, exercise.solve or breakage.undo)
+    mend(provider, breakage, exercise.solve or breakage.undo, in_turn=exercise.solve_in_turn)
     if found["state"] == "mended":  # the student's own mending stands; the teacher's is noted
         found["solved_after"] = True
     else:
@@ -162,14 +162,15 @@ def apply_breakage(provider: Provider, breakage: Breakage) -> None:
                               f"{(done.stderr or done.stdout).strip()[-300:]}; `labgen reset` mends the lab")
 
 
-def mend(provider: Provider, breakage: Breakage, commands: dict[str, str]) -> None:
-    """Run the mending commands, or (none given) provision each node the breakage touched again,
-    node by node with steady daemons in between (as an administrator would: heartbeat restarted
-    on one node while the other takes over its resources can stay "in transition" for good); then
-    wait for a settled lab with the VIP on the preferred node."""
+def mend(provider: Provider, breakage: Breakage, commands: dict[str, str], *, in_turn: bool = False) -> None:
+    """Run the mending commands one right after the other (the nodes disagree in between: a key or
+    a file they share), or `in_turn`, with steady daemons in between (heartbeat restarted on lb0
+    while lb1 still takes over its resources stays "in transition" for good); none given, provision
+    each node the breakage touched again, in turn. Then wait for a settled lab with the VIP on the
+    preferred node."""
     lab = provider.lab
     for step, (node, command) in enumerate(commands.items()):
-        if step:  # heartbeat restarted on lb0 while lb1 still joins stays "in transition" for good
+        if step and in_turn:
             wait_steady(provider)
         _run(provider, node, SCRIPT_FROM_STDIN, command, f"the fix of {breakage.id}")
     if not commands:

@@ -36,6 +36,12 @@ class Exercise(Strict):
         default_factory=dict,
         description="node -> shell that mends it as a student would; unset: the breakage's undo",
     )
+    solve_in_turn: bool = Field(
+        False,
+        description="wait for steady daemons after each node's fix before the next (a restart on one"
+        " node while the other still takes over); unset: one right after the other, as a shared key"
+        " or a shared file must be, since the nodes disagree in between",
+    )
 
 
 class ExerciseSet:

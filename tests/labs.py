@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -9,12 +11,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
 from labgen.boxes import rootfs
 from labgen.labs import find_lab, provider_for
 from labgen.observe import node_health
+from labgen.poll import wait_for
 from labgen.providers.base import Provider
 from labgen.verify.failover import Report
 from tests.hostcheck import leftovers, snapshot
@@ -138,20 +142,20 @@ def lab_fixture(blueprint: str, name: str, provider: str = "nspawn", sets: list[
     return running
 
 
-def wait_for_the_hosts_class(prefix: str, timeout: float = 1800) -> None:
-    """A host has one class at a time (its sudo rule, its seat accounts), and CI runs the class on
-    containers beside the class on VMs: each waits for the other's to end rather than taking it
-    down as an interrupted run's leftovers (a class of its own prefix is one)."""
-    from labgen.classroom import seats as classroom
-    from labgen.errors import LabgenError
-    from labgen.poll import wait_for
+@contextlib.contextmanager
+def the_hosts_class(timeout: float = 2400) -> Iterator[None]:
+    """A host has one class at a time (its sudo rule, its seat accounts, its record), and CI runs
+    the class tests of several modules at once (containers, VMs, hosts): each holds this lock, a
+    file of root's, for as long as its class stands; the others wait their turn."""
+    with open("/run/labgen-tests-class.lock", "w") as lock:
 
-    def other_class() -> list[str]:
-        try:
-            seats = classroom.load()["seats"]
-        except LabgenError:  # no class
-            return []
-        return [] if all(name.startswith(prefix) for name in seats) else sorted(seats)
+        def taken() -> bool:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
 
-    wait_for(other_class, lambda seats: not seats, timeout=timeout, interval=2,
-             expected=f"no class on this host but one of {prefix}NN seats")
+        wait_for(taken, bool, timeout=timeout, interval=2,
+                 expected="the host's class free (another module's class test holds it)")
+        yield

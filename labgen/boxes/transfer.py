@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from labgen.boxes import rootfs
 from labgen.errors import LabgenError
+from labgen.remote.hosts import Host
 
 CHUNK = 1 << 20
 MEMBERS = ("root", "root.recipe", "manifest.json")
@@ -144,3 +145,23 @@ def send(name: str, receiver: list[str], on_bytes: Callable[[int], None] = lambd
             process.stdin.close()
     code = process.wait()
     return None if code == 0 else _last(said, f"exit {code}")
+
+
+def push(name: str, host: Host, on_progress: Callable[[str, int], None] = lambda what, done: None) -> str:
+    """The root sent to the host and checked there (`labgen box receive` run by ssh): its sha256,
+    or one line naming the host. on_progress hears the phase and its bytes so far, chunk by chunk."""
+
+    def counting(what: str) -> Callable[[int], None]:
+        done = [0]
+
+        def count(n: int) -> None:
+            done[0] += n
+            on_progress(what, done[0])
+        return count
+
+    sha256 = sha256_of(name, counting("checksum"))
+    failed = send(name, host.ssh_argv(["labgen", "box", "receive", name, "--sha256", sha256]),
+                  counting(f"sending to {host.name}"))
+    if failed:
+        raise LabgenError(f"host {host.name}: {failed}")
+    return sha256

@@ -31,9 +31,11 @@ def seat_rows(state: dict) -> list[dict]:
 
 
 def table(rows: list[dict]) -> Table:
-    view = Table(*COLUMNS, title=f"class: {len(rows)} seats, {time.strftime('%H:%M:%S')}")
+    """The rows as a table; with a host column when the class spans hosts."""
+    columns = COLUMNS if {row.get("host", "local") for row in rows} <= {"local"} else ("host", *COLUMNS)
+    view = Table(*columns, title=f"class: {len(rows)} seats, {time.strftime('%H:%M:%S')}")
     for row in rows:
-        view.add_row(*(str(row[key] or "-") for key in COLUMNS))
+        view.add_row(*(str(row[key] or "-") for key in columns))
     return view
 
 

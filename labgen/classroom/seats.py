@@ -39,15 +39,34 @@ def state_file() -> Path:
     return class_dir() / "class.json"
 
 
-def load() -> dict:
-    """The class on this host, or one line saying there is none."""
+def load(part_of: str | None = None) -> dict:
+    """The class on this host, or one line saying there is none; with part_of, only if it is that
+    class's part (a class over several hosts names its parts by the id it gave them)."""
     try:
-        return json.loads(state_file().read_text())
+        state = json.loads(state_file().read_text())
     except FileNotFoundError:
         raise LabgenError("no class on this host; start one: labgen class up BLUEPRINT --seats N") from None
+    if part_of is not None and state.get("part_of") != part_of:
+        raise LabgenError(f"the class on this host is not part of class {part_of}: left alone")
+    return state
+
+
+_saving = threading.Lock()  # seats and hosts change the one state from their threads
 
 
 def save(state: dict) -> None:
+    with _saving:
+        _write(state)
+
+
+def update(state: dict, part: dict, changes: dict) -> None:
+    """A part of the class state (a seat's, a host's) changed and the whole saved, in one step."""
+    with _saving:
+        part.update(changes)
+        _write(state)
+
+
+def _write(state: dict) -> None:
     class_dir().mkdir(parents=True, exist_ok=True, mode=0o700)
     class_dir().chmod(0o700)
     draft = state_file().with_suffix(".new")
@@ -70,24 +89,28 @@ def one_command_at_a_time() -> Iterator[None]:
         yield
 
 
-def seat_names(count: int, prefix: str) -> list[str]:
-    if not 1 <= count <= MAX_SEATS:
+def seat_names(count: int, prefix: str, first: int = 1) -> list[str]:
+    if count < 1 or first + count - 1 > MAX_SEATS:
         raise LabgenError(f"--seats {count}: a class has 1 to {MAX_SEATS} seats")
-    return [check_lab_name(f"{prefix}{number:02d}") for number in range(1, count + 1)]
+    return [check_lab_name(f"{prefix}{number:02d}") for number in range(first, first + count)]
 
 
-def start(blueprint: str, names: list[str], up_args: list[str], raised: dict[str, list[int]], parallel: int,
-          report: Callable[[str, str], None], resources: dict[str, int]) -> dict:
+def new_state(blueprint: str, up_args: list[str], raised: dict[str, list[int]], resources: dict[str, int],
+              **more) -> dict:
+    """The class's record before any seat is made: raised are the kernel limits raised for it, put
+    back by stop(); resources are each node's bounds, for the roster; more: the class's id, the
+    class it is a part of, the hosts it spans."""
+    return {"blueprint": blueprint, "up_args": up_args, "limits": raised, "resources": resources, "seats": {},
+            "started": time.time(), **more}
+
+
+def start(state: dict, names: list[str], parallel: int, report: Callable[[str, str], None]) -> dict:
     """Every seat's lab (up to `parallel` at once, a failed one retried once), then accounts and the
-    sudo rule for the seats that came up. Returns the class state, saved as it goes (an account's
-    UID the moment it is made: class down acts by it); raised are the kernel limits raised for it,
-    put back by stop(); resources are each node's bounds, for the roster."""
-    state = {"blueprint": blueprint, "up_args": up_args, "limits": raised, "resources": resources,
-             "seats": {}, "started": time.time()}
-    for name in names:
-        state["seats"][name] = {"lab": name, "account": name, "state": "waiting"}
-    saving = threading.Lock()
-    save(state)
+    sudo rule for the seats that came up; the state saved as it goes (an account's UID the moment it
+    is made: class down acts by it)."""
+    blueprint, up_args = state["blueprint"], state["up_args"]
+    waiting = {name: {"lab": name, "account": name, "state": "waiting"} for name in names}
+    update(state, state["seats"], waiting)
     accounts.bound_seats()
 
     def one(name: str) -> None:
@@ -105,9 +128,7 @@ def start(blueprint: str, names: list[str], up_args: list[str], raised: dict[str
             uid, password = accounts.create(name, name)
             _seat_shell(name)
             outcome = {"state": "up", "uid": uid, "password": password}
-        with saving:  # the seats change and save the one state from their threads
-            seat.update(outcome)
-            save(state)
+        update(state, seat, outcome)
         report(name, seat["state"])
 
     with ThreadPoolExecutor(max_workers=parallel) as pool:
@@ -137,6 +158,10 @@ def stop(state: dict, parallel: int, report: Callable[[str, str], None]) -> list
         return [f"{name}: {line}" for name, line in failed.items()]
     limits.restore(state.get("limits", {}))
     accounts.unbound_seats()
+    if state.get("hosts"):  # the hosts class down could not reach yet: the record stays for them
+        state["limits"] = {}
+        save(state)
+        return []
     state_file().unlink(missing_ok=True)
     class_dir().rmdir()
     return []

@@ -75,20 +75,11 @@ def push(
 
     host = hosts.get(to)
     total = (rootfs.manifest(name).get("size_bytes") or 0) / 2**20
-    began, seen = time.monotonic(), [0]
+    began = time.monotonic()
     with console.status(f"reading the {name} root for its checksum") as status:
-
-        def counted(n: int, what: str) -> None:
-            seen[0] += n
-            status.update(f"{what}: {seen[0] / 2**20:.0f} of about {total:.0f} MiB")
-
-        sha256 = transfer.sha256_of(name, lambda n: counted(n, "checksum"))
-        seen[0] = 0
-        done = transfer.send(name, host.ssh_argv(["labgen", "box", "receive", name, "--sha256", sha256]),
-                             lambda n: counted(n, f"sending to {to}"))
-    if done:
-        raise LabgenError(f"host {to}: {done}")
-    console.print(f"{name} root on {to} ({seen[0] / 2**20:.0f} MiB in {time.monotonic() - began:.1f} s, "
+        sha256 = transfer.push(name, host, lambda what, done: status.update(
+            f"{what}: {done / 2**20:.0f} of about {total:.0f} MiB"))
+    console.print(f"{name} root on {to} ({total:.0f} MiB in {time.monotonic() - began:.1f} s, "
                   f"sha256 {sha256[:16]}… checked there)", highlight=False)
 
 

@@ -68,12 +68,12 @@ class Host:
         """`labgen ARGS --json` on the host, parsed; one line naming the host when it fails."""
         done = self.labgen([*args, "--json"], timeout=timeout)
         if done.returncode not in (0, 1):  # doctor and status exit 1 with a full answer
-            raise LabgenError(f"host {self.name}: labgen {' '.join(args)}: {_said(done)}")
+            raise LabgenError(f"host {self.name}: labgen {' '.join(args)}: {said(done)}")
         try:
             return json.loads(done.stdout)
         except ValueError:
             raise LabgenError(f"host {self.name}: labgen {' '.join(args)} --json did not print JSON: "
-                              f"{_said(done)}") from None
+                              f"{said(done)}") from None
 
 
 def parse(name: str, url: str, key: Path | None, options: list[str]) -> Host:
@@ -147,7 +147,7 @@ def get(name: str) -> Host:
     return hosts[name]
 
 
-def _said(done: subprocess.CompletedProcess[str]) -> str:
+def said(done: subprocess.CompletedProcess[str]) -> str:
     lines = (done.stderr or done.stdout or "").strip().splitlines()
     return lines[-1] if lines else f"exit {done.returncode}"
 
@@ -165,9 +165,9 @@ def check(host: Host) -> str:
         if "verification failed" in done.stderr:
             hint = (f" (its host key is not the one pinned when it was added; if it was reinstalled: labgen "
                     f"hosts remove {host.name}, then add it again)")
-        raise LabgenError(f"host {host.name} ({host.url}): ssh: {_said(done)}{hint}")
+        raise LabgenError(f"host {host.name} ({host.url}): ssh: {said(done)}{hint}")
     if done.returncode == 127:
         raise LabgenError(f"host {host.name} ({host.url}) has no labgen on its PATH: install it there")
     if done.returncode != 0 or not done.stdout.startswith("labgen "):
-        raise LabgenError(f"host {host.name} ({host.url}): labgen --version: {_said(done)}")
+        raise LabgenError(f"host {host.name} ({host.url}): labgen --version: {said(done)}")
     return done.stdout.split()[1]

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from labgen import paths
-from tests.labs import labgen, libvirt_marks, ok, wait_for_the_hosts_class
+from tests.labs import labgen, libvirt_marks, ok, the_hosts_class
 from tests.security.seats import closed_installation, refused, seat_ok
 
 pytestmark = libvirt_marks()
@@ -25,15 +25,15 @@ SEATS = ["vmseat01", "vmseat02"]
 
 @pytest.fixture(scope="module")
 def klass():
-    wait_for_the_hosts_class("vmseat")
-    labgen("class", "down")  # leftovers of an interrupted run
-    try:
-        with closed_installation(SEATS):
-            ok("class", "up", "keepalived-rr", "--seats", "2", "--prefix", "vmseat", "--provider", "libvirt",
-               "--parallel", "1", timeout=2400)  # two cores: one lab of two TCG VMs at a time
-            yield json.loads(ok("class", "roster", "--json"))
-    finally:
-        labgen("class", "down", timeout=900)
+    with the_hosts_class():
+        labgen("class", "down")  # leftovers of an interrupted run
+        try:
+            with closed_installation(SEATS):  # two cores: one lab of two TCG VMs at a time
+                ok("class", "up", "keepalived-rr", "--seats", "2", "--prefix", "vmseat",
+                   "--provider", "libvirt", "--parallel", "1", timeout=2400)
+                yield json.loads(ok("class", "roster", "--json"))
+        finally:
+            labgen("class", "down", timeout=900)
 
 
 def test_each_seat_has_its_own_vm_lab(klass) -> None:

@@ -10,9 +10,12 @@ import subprocess
 import pytest
 
 from labgen.boxes import rootfs, transfer
+from labgen.classroom import accounts
+from labgen.classroom import seats as classroom
 from labgen.remote import hosts
-from tests.labs import labgen, ok
+from tests.labs import labgen, ok, the_hosts_class
 from tests.remote import SSHD, RemoteHost, controller_key
+from tests.security.seats import closed_installation
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="network and mount namespaces need root"),
@@ -26,7 +29,7 @@ def two_hosts(tmp_path_factory):
     key = controller_key(folder)
     for name in ("t-rh1", "t-rh2"):
         labgen("hosts", "remove", name)
-    with RemoteHost("rh1", folder, key) as rh1, RemoteHost("rh2", folder, key) as rh2:
+    with RemoteHost("rh1", folder, key, uids=41000) as rh1, RemoteHost("rh2", folder, key, uids=42000) as rh2:
         yield key, rh1, rh2
     for name in ("t-rh1", "t-rh2"):
         labgen("hosts", "remove", name)
@@ -51,12 +54,20 @@ def test_hosts_answer_from_their_own_state_over_ssh_alone(two_hosts):
         assert rows[name]["labgen"] == rows["local"]["labgen"], rows[name]
         assert rows[name]["boxes"] == [], f"{name} answered from this machine's state: {rows[name]}"
         assert rows[name]["capacity"]["nspawn"]["keepalived-rr"] > 0, rows[name]
-    marker = subprocess.run(["ssh", "-i", str(key), "-o", rh1.proxy, "-o", "BatchMode=yes",
-                             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                             "root@127.0.0.1", 'touch "$LABGEN_HOME/written-there" && ls "$LABGEN_HOME"'],
-                            capture_output=True, text=True, timeout=30)
+    marker = rh1.run_there(["sh", "-c", 'touch "$LABGEN_HOME/written-there" && ls "$LABGEN_HOME"'])
     assert "written-there" in marker.stdout, marker.stderr
     assert list(rh1.home.iterdir()) == [], "the host's state is visible outside its mount namespace"
+
+
+def test_the_controllers_key_runs_labgen_alone_there(two_hosts):
+    """The key's forced command (labgen-ssh) runs labgen with the words asked for, never a shell."""
+    key, rh1, _ = two_hosts
+    for command in ('touch /tmp/t-owned', 'labgen list; touch /tmp/t-owned', 'sh -c "touch /tmp/t-owned"'):
+        done = subprocess.run(["ssh", "-i", str(key), "-o", rh1.proxy, "-o", "BatchMode=yes",
+                               "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                               "root@127.0.0.1", command], capture_output=True, text=True, timeout=30)
+        assert done.returncode != 0 and not os.path.exists("/tmp/t-owned"), (command, done.stderr)
+    assert "this key runs labgen only" in done.stderr, done.stderr
 
 
 def test_any_command_runs_on_a_host_with_its_output_and_exit_code(two_hosts):
@@ -91,11 +102,13 @@ def test_a_host_gone_is_reported_and_the_others_still_answer(two_hosts):
     key, rh1, rh2 = two_hosts
     add("t-rh1", rh1, key)
     add("t-rh2", rh2, key)
-    rh2.sshd.terminate()
-    rh2.sshd.wait(timeout=10)
+    rh2.stop_sshd()
     rows = {row["host"]: row for row in json.loads(ok("hosts", "list", "--json"))}
     assert rows["t-rh2"]["state"].startswith("unreachable: host t-rh2"), rows["t-rh2"]
     assert rows["t-rh1"]["state"] == "reachable", rows["t-rh1"]
+    rh2.start_sshd()
+    back = {row["host"]: row for row in json.loads(ok("hosts", "list", "--json"))}["t-rh2"]
+    assert back["state"] == "reachable", f"the host back did not answer: {back}"
 
 
 def test_a_host_with_another_labgen_is_refused_and_keeps_nothing(tmp_path):
@@ -107,7 +120,7 @@ def test_a_host_with_another_labgen_is_refused_and_keeps_nothing(tmp_path):
     (older / "labgen").chmod(0o755)
     key = controller_key(tmp_path)
     labgen("hosts", "remove", "t-rh3")
-    with RemoteHost("rh3", tmp_path, key, labgen_bin=older) as rh3:
+    with RemoteHost("rh3", tmp_path, key, labgen_bin=older, forced=False) as rh3:
         refused = add("t-rh3", rh3, key)
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
     assert "runs labgen 0.0.9, this one" in refused.stderr, refused.stderr
@@ -134,3 +147,65 @@ def test_a_container_root_pushed_to_a_host_is_checked_there(two_hosts):
 def _built_there(name: str) -> list[str]:
     rows = json.loads(ok("--host", name, "box", "list", "--json"))
     return [row["name"] for row in rows if row["kind"] == "nspawn root" and row["current"]]
+
+
+
+SEATS = ["hseat01", "hseat02", "hseat03", "hseat04"]
+WHERE = {"hseat01": "t-rh1", "hseat02": "t-rh1", "hseat03": "t-rh2", "hseat04": "local"}
+
+
+@pytest.mark.skipif(not rootfs.is_current("debian-12"), reason="needs `labgen box build debian-12`")
+def test_a_class_spans_two_hosts_and_this_one(two_hosts):
+    """class up --hosts: four container seats placed over t-rh1, t-rh2 and this machine by their
+    room, the plan first; the root copied to a host that lacks it; each seat's lab and account on
+    its own host alone. Roster and status gather every host, with its host. A host gone is
+    reported per seat, the rest of the class goes down without it, and class down finishes once it
+    is back: nothing of the class left on any host."""
+    key, rh1, rh2 = two_hosts
+    add("t-rh1", rh1, key)
+    add("t-rh2", rh2, key)
+    spread = ["class", "up", "keepalived-rr", "--seats", "4", "--prefix", "hseat",
+              "--hosts", "t-rh1,t-rh2,local"]
+    with the_hosts_class(), closed_installation(SEATS):
+        try:
+            plan = ok(*spread, "--dry-run")
+            for line in ("t-rh1: hseat01..hseat02 (2 of", "t-rh2: hseat03 (1 of", "local: hseat04 (1 of"):
+                assert line in plan, plan
+            assert not classroom.state_file().exists(), "the dry run made a class"
+            up = labgen(*spread, timeout=1800)
+            assert up.returncode == 0, up.stdout[-3000:] + up.stderr
+            assert "debian-12 root copied to t-rh2" in up.stdout, up.stdout[-3000:]
+            _each_seat_on_its_host()
+            rh2.stop_sshd()
+            rows = {row["seat"]: row for row in json.loads(ok("class", "status", "--json"))}
+            assert rows["hseat03"]["lab"].startswith("unreachable: host t-rh2"), rows["hseat03"]
+            assert rows["hseat01"]["vip_holder"] == "lb0", rows["hseat01"]
+            down = labgen("class", "down", timeout=900)
+            said = down.stdout + down.stderr
+            assert down.returncode == 1 and "not gone: t-rh2 (hseat03)" in down.stderr, said
+            assert not accounts.exists("hseat04") and _no_class("t-rh1")
+            rh2.start_sshd()
+            ok("class", "down", timeout=900)
+            assert not classroom.state_file().exists() and _no_class("t-rh2")
+        finally:
+            if classroom.state_file().exists() and labgen("class", "down", timeout=900).returncode:
+                labgen("class", "down", "--abandon", "t-rh1", "--abandon", "t-rh2")
+
+
+def _each_seat_on_its_host() -> None:
+    roster = {row["seat"]: row for row in json.loads(ok("class", "roster", "--json"))}
+    assert {seat: row["host"] for seat, row in roster.items()} == WHERE, roster
+    assert all(row["state"] == "up" and row["password"] for row in roster.values()), roster
+    assert roster["hseat03"]["connect"] == "ssh hseat03@127.0.0.1", roster["hseat03"]
+    status = json.loads(ok("class", "status", "--json"))
+    assert {row["seat"]: (row["host"], row["vip_holder"]) for row in status} == {
+        seat: (host, "lb0") for seat, host in WHERE.items()}, status
+    for host in ("t-rh1", "t-rh2", "local"):
+        labs = {lab["name"] for lab in json.loads(ok("--host", host, "status", "--json"))}
+        assert labs == {seat for seat, there in WHERE.items() if there == host}, f"{host} holds {labs}"
+    assert accounts.exists("hseat04") and not accounts.exists("hseat01"), "a remote seat's account is here"
+
+
+def _no_class(host: str) -> bool:
+    done = labgen("--host", host, "class", "status")
+    return done.returncode != 0 and "no class on this host" in done.stderr

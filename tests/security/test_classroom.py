@@ -37,7 +37,7 @@ from labgen.providers.nspawn import provider as nspawn
 from labgen.providers.nspawn import uids
 from labgen.providers.nspawn.idmap import RANGE
 from tests.hostcheck import leftovers, snapshot
-from tests.labs import NSPAWN, labgen, ok, wait_for_the_hosts_class
+from tests.labs import NSPAWN, labgen, ok, the_hosts_class
 from tests.security.seats import as_seat, closed_installation, installation_mode, refused, seat_ok
 
 pytestmark = NSPAWN
@@ -49,12 +49,11 @@ SHARED = ("/tmp", "/var/tmp", "/dev/shm")  # where any account may leave files
 def test_class_up_refuses_an_installation_seats_could_read() -> None:
     """Attack: read the answers (and labgen's code) straight from an installation left readable.
     class up refuses before it makes anything, in one line naming the folder and the fix."""
-    wait_for_the_hosts_class("seat")
     checkout = boundary.installation()[0]
     closed_above = [folder for folder in checkout.parents if not folder.stat().st_mode & 0o001]
     if closed_above:
         pytest.skip(f"{closed_above[0]} is closed to other accounts: no seat could read {checkout}")
-    with installation_mode(checkout, checkout.stat().st_mode & 0o7777 | 0o005):
+    with the_hosts_class(), installation_mode(checkout, checkout.stat().st_mode & 0o7777 | 0o005):
         done = labgen("class", "up", "keepalived-rr", "--seats", str(len(SEATS)), timeout=900)
         if done.returncode == 0:
             labgen("class", "down", timeout=600)
@@ -70,8 +69,8 @@ def test_a_class_command_while_another_is_at_work_is_one_line() -> None:
     """Two class ups that both found no class made two, each overwriting the other's sudo rule and
     record (seen: a benchmark's class beside this module's). While one class command holds the
     host's class, another is refused at once, in one line, and makes nothing."""
-    wait_for_the_hosts_class("seat")
-    with host_lock(classroom.CLASS_LOCK, "the host's class, as a class up holds it", timeout=600):
+    with the_hosts_class(), host_lock(classroom.CLASS_LOCK, "the host's class, as a class up holds it",
+                                      timeout=600):
         for argv in (["class", "up", "keepalived-rr", "--seats", str(len(SEATS))], ["class", "down"]):
             done = labgen(*argv, timeout=120)
             assert done.returncode != 0 and done.stderr.strip() == (
@@ -83,18 +82,18 @@ def test_a_class_command_while_another_is_at_work_is_one_line() -> None:
 
 @pytest.fixture(scope="module")
 def klass():
-    wait_for_the_hosts_class("seat")
-    before = snapshot()
-    sysctls = {key: limits.read(key) for key in limits.PER_NODE}
-    answers = answer_modes()
-    labgen("class", "down")  # leftovers of an interrupted run
-    try:
-        with closed_installation(SEATS):
-            ok("class", "up", "keepalived-rr", "--seats", str(len(SEATS)), timeout=900)
-            yield json.loads(ok("class", "roster", "--json"))
-    finally:
-        set_immutable(paths.labs_dir() / STUCK, False)  # in case the class down tests stopped half way
-        labgen("class", "down", timeout=600)
+    with the_hosts_class():
+        before = snapshot()
+        sysctls = {key: limits.read(key) for key in limits.PER_NODE}
+        answers = answer_modes()
+        labgen("class", "down")  # leftovers of an interrupted run
+        try:
+            with closed_installation(SEATS):
+                ok("class", "up", "keepalived-rr", "--seats", str(len(SEATS)), timeout=900)
+                yield json.loads(ok("class", "roster", "--json"))
+        finally:
+            set_immutable(paths.labs_dir() / STUCK, False)  # in case the class down tests stopped half way
+            labgen("class", "down", timeout=600)
     assert leftovers(before, [f"labgen-{seat}" for seat in SEATS] + SEATS) == {}, "class down left things"
     assert {key: limits.read(key) for key in limits.PER_NODE} == sysctls, "a raised limit was not put back"
     assert answer_modes() == answers, "class up changed the answers' modes, and class down did not undo it"

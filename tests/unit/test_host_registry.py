@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+import subprocess
+import sys
 
 import pytest
 
@@ -42,3 +45,21 @@ def test_anything_else_is_refused_in_one_line(name, url, options, said):
 def test_a_key_that_is_not_a_file_is_refused(tmp_path):
     with pytest.raises(LabgenError, match="no such file"):
         parse("b", "ssh://root@h", tmp_path / "missing", [])
+
+
+@pytest.mark.parametrize("asked", ["rm -rf /tmp/t-none", "labgen_x --version", "", "'labgen", "sh -c labgen"])
+def test_the_forced_command_refuses_anything_but_labgen(asked):
+    done = _forced(asked)
+    assert done.returncode == 126 and "this key runs labgen only" in done.stderr, done.stderr
+
+
+def test_the_forced_command_runs_labgen_with_the_words_asked_for():
+    assert _forced("labgen --version").stdout.startswith("labgen ")
+    odd = _forced("labgen list; touch /tmp/t-forced-owned")
+    assert odd.returncode == 2 and not os.path.exists("/tmp/t-forced-owned"), odd.stderr
+
+
+def _forced(asked: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", "from labgen.remote.forced import main; main()"],
+                          env={**os.environ, "SSH_ORIGINAL_COMMAND": asked}, capture_output=True, text=True,
+                          timeout=60)

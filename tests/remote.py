@@ -3,9 +3,11 @@ with its own sshd on its loopback, in a mount namespace of its own whose LABGEN_
 (the controller's view of that folder stays empty), reached by the controller over ssh alone.
 
 What a class writes host-wide is the host's own too: /etc (accounts, the sudo rule, the seat
-files; a copy whose new accounts take UIDs from a range of the host's), /run/labgen (locks, the
-UID ranges of container labs) and /run/labgen-seat. The mount namespace is held by a process of its
-own, so sshd can stop (the host gone) and start again in it (the host back).
+files; a copy whose new accounts take UIDs from a range of the host's) and /run/labgen (locks, the
+UID ranges of container labs: two hosts' labs may share one, as on two machines). /run/labgen-seat
+stays shared: its files are named by seat, and seats are numbered across hosts, and labgen removes
+the folder itself (which would take a mount on it away from every namespace). The mount namespace
+is held by a process of its own, so sshd can stop (the host gone) and start again in it.
 
 The controller gets to a host's sshd through `ip netns exec NS socat` as its ssh ProxyCommand:
 every address is the namespace's own 127.0.0.1, none is on a host interface.
@@ -91,8 +93,7 @@ class RemoteHost:
     def _mounts(self) -> str:
         return (f'mount -t tmpfs -o mode=0700 labgen-test "{self.home}"\n'
                 f'mount --bind "{self.dir / "etc"}" /etc\n'
-                "for run in /run/labgen /run/labgen-seat; do mkdir -p $run; "
-                "mount -t tmpfs -o mode=0755 labgen-test $run; done\n")
+                "mkdir -p /run/labgen && mount -t tmpfs -o mode=0755 labgen-test /run/labgen\n")
 
     def start_sshd(self) -> None:
         """sshd in the host's mount namespace: the host reachable (again)."""

@@ -24,6 +24,7 @@ from labgen.boxes import rootfs
 from labgen.errors import LabgenError
 from labgen.remote.hosts import Host
 
+KIND = "nspawn root"  # the boxes push copies: container roots (a provider's box_kind)
 CHUNK = 1 << 20
 MEMBERS = ("root", "root.recipe", "manifest.json")
 

@@ -99,9 +99,10 @@ def new_state(blueprint: str, up_args: list[str], raised: dict[str, list[int]], 
               **more) -> dict:
     """The class's record before any seat is made: raised are the kernel limits raised for it, put
     back by stop(); resources are each node's bounds, for the roster; more: the class's id, the
-    class it is a part of, the hosts it spans."""
+    class it is a part of, the hosts it spans, whether it has seats here (`here`: the host-wide
+    sudo rule and seats' group are its own)."""
     return {"blueprint": blueprint, "up_args": up_args, "limits": raised, "resources": resources, "seats": {},
-            "started": time.time(), **more}
+            "started": time.time(), "here": True, **more}
 
 
 def start(state: dict, names: list[str], parallel: int, report: Callable[[str, str], None]) -> dict:
@@ -145,8 +146,10 @@ def stop(state: dict, parallel: int, report: Callable[[str, str], None]) -> list
     commands ended, then each seat's lab, files, home and account. Returns one line per seat that
     is not gone; those stay in the class record, locked, for the next `class down` to finish."""
     failed: dict[str, str] = {}
+    here = state.get("here", True)  # a class over hosts with no seat here owns nothing host-wide here
     _each_seat(state, failed, parallel, _lock)
-    boundary.remove(list(state["seats"]))  # no seat starts a command while the class goes
+    if here:
+        boundary.remove(list(state["seats"]))  # no seat starts a command while the class goes
     _each_seat(state, failed, parallel, _end_sessions)
     _each_seat(state, failed, parallel, lambda name, seat: _remove(name, seat, report))
     for name in [name for name in state["seats"] if name not in failed]:
@@ -156,10 +159,11 @@ def stop(state: dict, parallel: int, report: Callable[[str, str], None]) -> list
     if state["seats"]:
         save(state)
         return [f"{name}: {line}" for name, line in failed.items()]
-    limits.restore(state.get("limits", {}))
-    accounts.unbound_seats()
+    if here:
+        limits.restore(state.get("limits", {}))
+        accounts.unbound_seats()
     if state.get("hosts"):  # the hosts class down could not reach yet: the record stays for them
-        state["limits"] = {}
+        state.update(limits={}, here=False)
         save(state)
         return []
     state_file().unlink(missing_ok=True)

@@ -20,18 +20,17 @@ from dataclasses import dataclass, field
 from importlib.metadata import version
 
 from labgen import paths
+from labgen.boxes import transfer
 from labgen.classroom import limits
 from labgen.classroom import seats as classroom
 from labgen.classroom.report import COLUMNS
 from labgen.errors import LabgenError
+from labgen.providers import provider_class
 from labgen.remote import hosts
 from labgen.remote.hosts import LOCAL, Host
 
 UP_TIMEOUT = 1800.0
 GATHER_TIMEOUT = 120.0
-
-
-BOX_KIND = {"nspawn": "nspawn root", "libvirt": "vagrant box"}
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class Room:
     boxes: set[tuple[str, str]] = field(default_factory=set)  # (release, kind) built there
 
     def has(self, release: str, provider: str) -> bool:
-        return (release, BOX_KIND[provider]) in self.boxes
+        return (release, provider_class(provider).box_kind) in self.boxes
 
 
 def hosts_named(names: list[str], blueprint: str) -> dict[str, Host | None]:
@@ -96,7 +95,9 @@ def place(names: list[str], room: dict[str, int]) -> dict[str, list[str]]:
                           "give fewer seats")
     exact = {host: len(names) * seats / total for host, seats in room.items()}
     shares = {host: int(share) for host, share in exact.items()}
-    by_remainder = sorted(room, key=lambda host: exact[host] - shares[host], reverse=True)
+    # the seats left over go to the largest remainders, read to a tenth of a seat, the order given
+    # breaking ties: hosts whose free memory differs by a few MB are placed the same each time
+    by_remainder = sorted(room, key=lambda host: round(exact[host] - shares[host], 1), reverse=True)
     for host in by_remainder[: len(names) - sum(shares.values())]:
         shares[host] += 1
     placed, first = {}, 0
@@ -112,8 +113,8 @@ def plan_lines(placed: dict[str, list[str]], room: dict[str, Room], release: str
     for host, seats in placed.items():
         line = f"{host}: {_span(seats)} ({len(seats)} of the {room[host].seats} seats it holds)"
         if host != LOCAL and not room[host].has(release, provider):
-            if provider != "nspawn":
-                raise LabgenError(f"host {host} has no {release} {BOX_KIND[provider]}: labgen --host {host} "
+            if (kind := provider_class(provider).box_kind) != transfer.KIND:
+                raise LabgenError(f"host {host} has no {release} {kind}: labgen --host {host} "
                                   f"box build {release} --for {provider}, then class up again")
             line += f", the {release} root copied to it first"
         lines.append(line)

@@ -135,7 +135,7 @@ def _spread(blueprint: str, seats: int, provider: str, sets: list[str], prefix: 
             _push(release, lacking)
         raised = _raise_limits(len(here) * len(bp.nodes)) if here else {}
         state = classroom.new_state(blueprint, up_args, raised, bp.resources.model_dump(),
-                                    class_id=secrets.token_hex(8),
+                                    class_id=secrets.token_hex(8), here=bool(here),
                                     hosts={name: {"seats": seats_there, "state": "starting"}
                                            for name, seats_there in placed.items() if name != spread.LOCAL})
         classroom.save(state)

@@ -84,6 +84,7 @@ def _describe(host) -> dict:
     """A host's row: its doctor's and box list's answers, or why it gave none."""
     from importlib.metadata import version
 
+    from labgen.boxes import transfer
     from labgen.errors import LabgenError
     from labgen.remote import hosts
 
@@ -100,7 +101,7 @@ def _describe(host) -> dict:
             doctor, boxes = _local_json(["doctor"]), _local_json(["box", "list"])
         else:
             doctor, boxes = host.labgen_json(["doctor"]), host.labgen_json(["box", "list"])
-        row["boxes"] = sorted({b["name"] for b in boxes if b.get("built") and b.get("kind") == "nspawn root"})
+        row["boxes"] = sorted({b["name"] for b in boxes if b.get("built") and b.get("kind") == transfer.KIND})
         for provider in ("nspawn", "libvirt"):
             row["capacity"][provider] = doctor[provider]["classroom"]["seats"]
             row["missing"][provider] = [missing["piece"] for missing in doctor[provider]["missing"]]

@@ -41,6 +41,7 @@ class Provider(ABC):
     # and labs fit (classroom.limits, `labgen doctor`)
     node_memory_mb: ClassVar[int]
     node_disk_mb: ClassVar[int]
+    box_kind: ClassVar[str]  # what `labgen box list` calls the box its nodes boot from
     # its nodes run on the host's kernel, so they count against its inotify and PID limits
     shares_host_kernel: ClassVar[bool] = False
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -151,7 +152,6 @@ def _built_there(name: str) -> list[str]:
 
 
 SEATS = ["hseat01", "hseat02", "hseat03", "hseat04"]
-WHERE = {"hseat01": "t-rh1", "hseat02": "t-rh1", "hseat03": "t-rh2", "hseat04": "local"}
 
 
 @pytest.mark.skipif(not rootfs.is_current("debian-12"), reason="needs `labgen box build debian-12`")
@@ -168,22 +168,23 @@ def test_a_class_spans_two_hosts_and_this_one(two_hosts):
               "--hosts", "t-rh1,t-rh2,local"]
     with the_hosts_class(), closed_installation(SEATS):
         try:
-            plan = ok(*spread, "--dry-run")
-            for line in ("t-rh1: hseat01..hseat02 (2 of", "t-rh2: hseat03 (1 of", "local: hseat04 (1 of"):
-                assert line in plan, plan
+            planned = _placed(ok(*spread, "--dry-run"))
+            assert sorted(planned) == SEATS and set(planned.values()) == {"t-rh1", "t-rh2", "local"}, planned
             assert not classroom.state_file().exists(), "the dry run made a class"
             up = labgen(*spread, timeout=1800)
             assert up.returncode == 0, up.stdout[-3000:] + up.stderr
+            where = _placed(up.stdout)
             assert "debian-12 root copied to t-rh2" in up.stdout, up.stdout[-3000:]
-            _each_seat_on_its_host()
+            _each_seat_on_its_host(where)
+            away = next(seat for seat, host in where.items() if host == "t-rh2")
             rh2.stop_sshd()
             rows = {row["seat"]: row for row in json.loads(ok("class", "status", "--json"))}
-            assert rows["hseat03"]["lab"].startswith("unreachable: host t-rh2"), rows["hseat03"]
-            assert rows["hseat01"]["vip_holder"] == "lb0", rows["hseat01"]
+            assert rows[away]["lab"].startswith("unreachable: host t-rh2"), rows[away]
+            assert all(row["vip_holder"] == "lb0" for seat, row in rows.items() if seat != away), rows
             down = labgen("class", "down", timeout=900)
             said = down.stdout + down.stderr
-            assert down.returncode == 1 and "not gone: t-rh2 (hseat03)" in down.stderr, said
-            assert not accounts.exists("hseat04") and _no_class("t-rh1")
+            assert down.returncode == 1 and f"not gone: t-rh2 ({away})" in down.stderr, said
+            assert not any(accounts.exists(seat) for seat in SEATS) and _no_class("t-rh1")
             rh2.start_sshd()
             ok("class", "down", timeout=900)
             assert not classroom.state_file().exists() and _no_class("t-rh2")
@@ -192,18 +193,28 @@ def test_a_class_spans_two_hosts_and_this_one(two_hosts):
                 labgen("class", "down", "--abandon", "t-rh1", "--abandon", "t-rh2")
 
 
-def _each_seat_on_its_host() -> None:
+def _placed(plan: str) -> dict[str, str]:
+    """seat -> host, from the plan's lines (`  t-rh1: hseat01..hseat02 (2 of the ...`)."""
+    where = {}
+    for host, first, last in re.findall(r"^  (\S+): hseat(\d+)(?:\.\.hseat(\d+))? \(", plan, re.MULTILINE):
+        where.update({f"hseat{n:02d}": host for n in range(int(first), int(last or first) + 1)})
+    return where
+
+
+def _each_seat_on_its_host(where: dict[str, str]) -> None:
     roster = {row["seat"]: row for row in json.loads(ok("class", "roster", "--json"))}
-    assert {seat: row["host"] for seat, row in roster.items()} == WHERE, roster
+    assert {seat: row["host"] for seat, row in roster.items()} == where, roster
     assert all(row["state"] == "up" and row["password"] for row in roster.values()), roster
-    assert roster["hseat03"]["connect"] == "ssh hseat03@127.0.0.1", roster["hseat03"]
+    away = next(seat for seat, host in where.items() if host == "t-rh2")
+    assert roster[away]["connect"] == f"ssh {away}@127.0.0.1", roster[away]
     status = json.loads(ok("class", "status", "--json"))
     assert {row["seat"]: (row["host"], row["vip_holder"]) for row in status} == {
-        seat: (host, "lb0") for seat, host in WHERE.items()}, status
+        seat: (host, "lb0") for seat, host in where.items()}, status
     for host in ("t-rh1", "t-rh2", "local"):
         labs = {lab["name"] for lab in json.loads(ok("--host", host, "status", "--json"))}
-        assert labs == {seat for seat, there in WHERE.items() if there == host}, f"{host} holds {labs}"
-    assert accounts.exists("hseat04") and not accounts.exists("hseat01"), "a remote seat's account is here"
+        assert labs == {seat for seat, there in where.items() if there == host}, f"{host} holds {labs}"
+    assert all(accounts.exists(seat) == (host == "local") for seat, host in where.items()), \
+        "a seat's account is not on its own host alone"
 
 
 def _no_class(host: str) -> bool:

@@ -133,6 +133,7 @@ class _NetnsVagrant(vagrant.Vagrant):
 
 class LibvirtProvider(Provider):
     name: ClassVar[str] = "libvirt"
+    box_kind: ClassVar[str] = "vagrant box"
     node_memory_mb: ClassVar[int] = MEMORY_MIB  # under TCG a VM touches about 440 MB of it as it runs
     node_disk_mb: ClassVar[int] = 400  # its disk overlay after up
 

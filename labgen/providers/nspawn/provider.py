@@ -63,6 +63,7 @@ CAPABILITIES = "CAP_NET_ADMIN,CAP_IPC_LOCK,CAP_SYS_NICE,CAP_SYS_RESOURCE"
 class NspawnProvider(Provider):
     name: ClassVar[str] = "nspawn"
     # measured: 39 MiB per two-node keepalived-rr seat; a node's writable layer after up
+    box_kind: ClassVar[str] = "nspawn root"
     node_memory_mb: ClassVar[int] = 40
     node_disk_mb: ClassVar[int] = 20
     shares_host_kernel: ClassVar[bool] = True

@@ -83,9 +83,14 @@ def up(
     console.print(f"class of {_seats(len(names) - len(failed))} up in {took:.1f} s; "
                   "the roster: labgen class roster", highlight=False)
     for name, seat in failed.items():
-        console.print(f"[red]{name} failed twice[/]: {seat.get('error')}")
+        _say(f"{name} failed twice: {seat.get('error')}")
     if failed:
         raise typer.Exit(1)
+
+
+def _say(line: str) -> None:
+    """A line another host printed, as it is (never read as markup)."""
+    console.print(line, markup=False, highlight=False)
 
 
 def _seats(count: int) -> str:
@@ -98,7 +103,7 @@ def _reporter():
 
     def report(line: str) -> None:
         with lock:
-            console.print(f"{time.monotonic() - began:6.1f} s  {line}", highlight=False, markup=False)
+            _say(f"{time.monotonic() - began:6.1f} s  {line}")
 
     return began, report
 
@@ -123,7 +128,7 @@ def _spread(blueprint: str, seats: int, provider: str, sets: list[str], prefix: 
     console.print(f"class of {seats} {blueprint} seats on {provider}, over {len(placed)} hosts:",
                   highlight=False)
     for line in spread.plan_lines(placed, rooms, release, provider):
-        console.print(f"  {line}", highlight=False, markup=False)
+        _say(f"  {line}")
     if dry_run:
         return
     with classroom.one_command_at_a_time():
@@ -150,11 +155,10 @@ def _spread(blueprint: str, seats: int, provider: str, sets: list[str], prefix: 
                   "the roster: labgen class roster", highlight=False)
     for name, seat in state["seats"].items():
         if seat["state"] != "up":
-            console.print(f"[red]{name} failed twice[/]: {seat.get('error')}", highlight=False)
+            _say(f"{name} failed twice: {seat.get('error')}")
     for host, there in state["hosts"].items():
         if there["state"] != "up":
-            console.print(f"[red]{host}[/]: {there['error']} (seats {', '.join(there['seats'])})",
-                          highlight=False)
+            _say(f"{host}: {there['error']} (seats {', '.join(there['seats'])})")
     if failed:
         raise typer.Exit(1)
 
@@ -274,7 +278,7 @@ def exercise_start(
 
     state = classroom.load(ctx.obj)
     load_exercises(find_blueprint(state["blueprint"]).folder).get(name)  # an unknown name fails here, once
-    hosts_failed = spread.act(state, ["exercise", "start", name, "--parallel", str(parallel)], console.print)
+    hosts_failed = spread.act(state, ["exercise", "start", name, "--parallel", str(parallel)], _say)
     failed = classroom.hand_out(state, name, parallel, lambda seat, what: console.print(f"{seat}: {what}"))
     failed += [seat for host in hosts_failed for seat in state["hosts"][host]["seats"]]
     for host, line in hosts_failed.items():
@@ -352,7 +356,7 @@ def _down_hosts(state: dict) -> list[str]:
     from labgen.classroom import seats as classroom
     from labgen.classroom import spread
 
-    failed = spread.act(state, ["down", "--missing-ok"], console.print)
+    failed = spread.act(state, ["down", "--missing-ok"], _say)
     left = {host: {**there, "state": "down failed", "error": failed[host]}
             for host, there in state.get("hosts", {}).items() if host in failed}
     classroom.update(state, state, {"hosts": left})

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from rich.table import Table
+from rich.text import Text
 
 from labgen.errors import LabgenError
 from labgen.exercises import describe
@@ -35,8 +36,13 @@ def table(rows: list[dict]) -> Table:
     columns = COLUMNS if {row.get("host", "local") for row in rows} <= {"local"} else ("host", *COLUMNS)
     view = Table(*columns, title=f"class: {len(rows)} seats, {time.strftime('%H:%M:%S')}")
     for row in rows:
-        view.add_row(*(str(row[key] or "-") for key in columns))
+        view.add_row(*cells(row, columns))
     return view
+
+
+def cells(row: dict, columns: tuple[str, ...]) -> list[Text]:
+    """A row's cells as plain text (what a lab or another host said is never read as markup)."""
+    return [Text(str(row.get(key) or "-")) for key in columns]
 
 
 def _row(name: str, seat: dict) -> dict:

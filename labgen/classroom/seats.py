@@ -51,6 +51,15 @@ def load(part_of: str | None = None) -> dict:
     return state
 
 
+def is_part(part_of: str | None) -> bool:
+    """This host's class is there and (part_of given) is that class's part."""
+    try:
+        load(part_of)
+    except LabgenError:
+        return False
+    return True
+
+
 _saving = threading.Lock()  # seats and hosts change the one state from their threads
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
+import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import version
 
 from labgen import paths
-from labgen.boxes import transfer
+from labgen.boxes import rootfs, transfer
 from labgen.classroom import limits
 from labgen.classroom import seats as classroom
 from labgen.classroom.report import COLUMNS
@@ -116,6 +118,9 @@ def plan_lines(placed: dict[str, list[str]], room: dict[str, Room], release: str
             if (kind := provider_class(provider).box_kind) != transfer.KIND:
                 raise LabgenError(f"host {host} has no {release} {kind}: labgen --host {host} "
                                   f"box build {release} --for {provider}, then class up again")
+            if not rootfs.is_current(release):
+                raise LabgenError(f"host {host} lacks the {release} root and this machine has none to copy: "
+                                  f"labgen box build {release} --for nspawn (here or there)")
             line += f", the {release} root copied to it first"
         lines.append(line)
     return lines
@@ -155,22 +160,25 @@ def _unstamped(line: str) -> str:
 def run(host: Host, args: list[str], report: Callable[[str], None],
         timeout: float = UP_TIMEOUT) -> str | None:
     """`labgen ARGS` on the host, each line it prints reported as it comes (nothing held but the
-    last lines); None when it succeeded, else the last line it said (ssh's own when it could not
-    reach the host)."""
+    last lines), ssh killed after `timeout` seconds; None when it succeeded, else the last line it
+    said (ssh's own when it could not reach the host)."""
     said: deque[str] = deque(maxlen=5)
     with subprocess.Popen(host.ssh_argv(["labgen", *args]), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           stdin=subprocess.DEVNULL, text=True, errors="replace") as process:
+        deadline = threading.Timer(timeout, process.kill)  # a host that hangs ends its stream too
+        deadline.start()
         try:
             for line in process.stdout:
                 if line := line.rstrip():
                     said.append(line)
                     report(line)
-            code = process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            return f"no answer in {timeout:g} s"
+            code = process.wait()
+        finally:
+            deadline.cancel()
     if code == 0:
         return None
+    if code == -signal.SIGKILL:
+        return f"host {host.name} gave no end in {timeout:g} s"
     last = said[-1] if said else f"exit {code}"
     return f"unreachable: host {host.name} ({host.url}): ssh: {last}" if code == 255 else last
 
@@ -188,9 +196,9 @@ def gather(host: Host, args: list[str], seats: list[str]) -> list[dict]:
         rows = json.loads(done.stdout) if done.returncode in (0, 1) else None
     except ValueError:
         rows = None
-    if not isinstance(rows, list):
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
         return unreachable(host.name, seats, hosts.said(done), what=f"{host.name} says")
-    return [{**row, "host": host.name} for row in rows]
+    return [{**dict.fromkeys(COLUMNS), **row, "host": host.name} for row in rows]
 
 
 def unreachable(host: str, seats: list[str], why: object, what: str = "unreachable") -> list[dict]:

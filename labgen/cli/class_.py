@@ -93,6 +93,13 @@ def _say(line: str) -> None:
     console.print(line, markup=False, highlight=False)
 
 
+def _outcome(here: int, failed_here: int, hosts, hosts_failed, done: str) -> str:
+    """`9 of 10 seats here, b done, c failed`: this host's seats counted, each other host as a whole
+    (how many of its seats came up, its own class status says)."""
+    parts = [f"{here - failed_here} of {_seats(here)} here"] if here else []
+    return ", ".join(parts + [f"{host} {'failed' if host in hosts_failed else done}" for host in hosts])
+
+
 def _seats(count: int) -> str:
     return f"{count} seat{'s' * (count != 1)}"
 
@@ -125,6 +132,7 @@ def _spread(blueprint: str, seats: int, provider: str, sets: list[str], prefix: 
     with console.status(f"asking {len(targets)} hosts for their room"):
         rooms = spread.rooms(targets, blueprint, provider, len(bp.nodes))
     placed = spread.place(names, {name: room.seats for name, room in rooms.items()})
+    _check_class(blueprint, placed.get(spread.LOCAL, []), provider, sets)  # as class up will, dry run too
     console.print(f"class of {seats} {blueprint} seats on {provider}, over {len(placed)} hosts:",
                   highlight=False)
     for line in spread.plan_lines(placed, rooms, release, provider):
@@ -148,18 +156,16 @@ def _spread(blueprint: str, seats: int, provider: str, sets: list[str], prefix: 
         here_at_once = parallel or limits.seats_at_once(provider)
         spread.start(state, placed, targets, prefix, here_at_once, parallel, report)
     took = time.monotonic() - began
-    failed = [name for name, seat in state["seats"].items() if seat["state"] != "up"]
-    failed += [f"{name} on {host}" for host, there in state["hosts"].items() if there["state"] != "up"
-               for name in there["seats"]]
-    console.print(f"class of {_seats(seats - len(failed))} up over {len(placed)} hosts in {took:.1f} s; "
-                  "the roster: labgen class roster", highlight=False)
-    for name, seat in state["seats"].items():
-        if seat["state"] != "up":
-            _say(f"{name} failed twice: {seat.get('error')}")
-    for host, there in state["hosts"].items():
-        if there["state"] != "up":
-            _say(f"{host}: {there['error']} (seats {', '.join(there['seats'])})")
-    if failed:
+    failed = {name: seat for name, seat in state["seats"].items() if seat["state"] != "up"}
+    hosts_failed = {host: there for host, there in state["hosts"].items() if there["state"] != "up"}
+    where = _outcome(len(here), len(failed), state["hosts"], hosts_failed, "up")
+    console.print(f"class over {len(placed)} hosts in {took:.1f} s ({where}); each seat: labgen "
+                  "class status; the roster: labgen class roster", highlight=False)
+    for name, seat in failed.items():
+        _say(f"{name} failed twice: {seat.get('error')}")
+    for host, there in hosts_failed.items():  # its own seats that came up stand: class status shows them
+        _say(f"{host}: {there['error']} (seats {', '.join(there['seats'])})")
+    if failed or hosts_failed:
         raise typer.Exit(1)
 
 
@@ -279,14 +285,13 @@ def exercise_start(
     state = classroom.load(ctx.obj)
     load_exercises(find_blueprint(state["blueprint"]).folder).get(name)  # an unknown name fails here, once
     hosts_failed = spread.act(state, ["exercise", "start", name, "--parallel", str(parallel)], _say)
-    failed = classroom.hand_out(state, name, parallel, lambda seat, what: console.print(f"{seat}: {what}"))
-    failed += [seat for host in hosts_failed for seat in state["hosts"][host]["seats"]]
+    failed = classroom.hand_out(state, name, parallel, lambda seat, what: _say(f"{seat}: {what}"))
     for host, line in hosts_failed.items():
         errors.print(f"{host}: {line}", highlight=False, markup=False)
-    count = len(state["seats"]) + sum(len(there["seats"]) for there in state.get("hosts", {}).values())
-    console.print(f"exercise {name} handed to {count - len(failed)} seats; "
-                  "follow them: labgen class status --watch 5", highlight=False)
-    if failed:
+    where = _outcome(len(state["seats"]), len(failed), state.get("hosts", {}), hosts_failed, "done")
+    console.print(f"exercise {name} handed out ({where}); "
+                  "follow each seat: labgen class status --watch 5", highlight=False)
+    if failed or hosts_failed:
         raise typer.Exit(1)
 
 
@@ -296,8 +301,8 @@ def down(
     parallel: Parallel = 4,
     abandon: Annotated[
         list[str] | None,
-        typer.Option("--abandon", metavar="HOST", help="Forget a host of the class gone for good (its seats "
-                     "with it); `labgen --host HOST class down` takes them down if it comes back."),
+        typer.Option("--abandon", metavar="HOST", help="Forget a host of the class gone for good, its seats "
+                     "with it (the command that takes them down if it comes back is printed)."),
     ] = None,
     missing_ok: Annotated[bool, typer.Option("--missing-ok", hidden=True)] = False,
 ) -> None:
@@ -311,8 +316,8 @@ def down(
     from labgen.classroom import seats as classroom
 
     with classroom.one_command_at_a_time():
-        if missing_ok and not classroom.state_file().exists():
-            console.print("no class on this host", highlight=False)
+        if missing_ok and not classroom.is_part(ctx.obj):  # a host holds one class: ours is gone
+            console.print(f"no part of class {ctx.obj} on this host", highlight=False)
             return
         state = classroom.load(ctx.obj)
         _abandon(state, abandon or [])
@@ -347,7 +352,9 @@ def _abandon(state: dict, names: list[str]) -> None:
                               f"{', '.join(known) or 'this one only'}")
     kept = {name: there for name, there in known.items() if name not in names}
     classroom.update(state, state, {"hosts": kept})
-    console.print(f"forgot {', '.join(names)} and the seats there", highlight=False)
+    for name in names:
+        _say(f"forgot {name} and the seats there; if it comes back: labgen --host {name} class --part-of "
+             f"{state['class_id']} down")
 
 
 def _down_hosts(state: dict) -> list[str]:
@@ -372,6 +379,7 @@ def roster(ctx: typer.Context, json_: Json = False) -> None:
 
     from labgen.classroom import limits, spread
     from labgen.classroom import seats as classroom
+    from labgen.classroom.report import cells
     from labgen.remote import hosts
 
     state, here = classroom.load(ctx.obj), socket.gethostname()
@@ -392,7 +400,7 @@ def roster(ctx: typer.Context, json_: Json = False) -> None:
     columns = ("seat", "host", "account", "password", "state", "connect")
     table = Table(*columns, title=f"class of {state['blueprint']}")
     for row in rows:
-        table.add_row(*(str(row.get(key) or "-") for key in columns))
+        table.add_row(*cells(row, columns))
     print_table(table)
     if resources:
         console.print(f"each node: {limits.describe_node(resources)}", highlight=False)

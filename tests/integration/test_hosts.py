@@ -176,14 +176,15 @@ def test_a_class_spans_two_hosts_and_this_one(two_hosts):
             where = _placed(up.stdout)
             assert "debian-12 root copied to t-rh2" in up.stdout, up.stdout[-3000:]
             _each_seat_on_its_host(where)
-            away = next(seat for seat, host in where.items() if host == "t-rh2")
+            _another_class_is_left_alone()
+            away = [seat for seat, host in where.items() if host == "t-rh2"]
             rh2.stop_sshd()
             rows = {row["seat"]: row for row in json.loads(ok("class", "status", "--json"))}
-            assert rows[away]["lab"].startswith("unreachable: host t-rh2"), rows[away]
-            assert all(row["vip_holder"] == "lb0" for seat, row in rows.items() if seat != away), rows
+            assert all(rows[seat]["lab"].startswith("unreachable: host t-rh2") for seat in away), rows
+            assert all(row["vip_holder"] == "lb0" for seat, row in rows.items() if seat not in away), rows
             down = labgen("class", "down", timeout=900)
             said = down.stdout + down.stderr
-            assert down.returncode == 1 and f"not gone: t-rh2 ({away})" in down.stderr, said
+            assert down.returncode == 1 and f"not gone: t-rh2 ({', '.join(away)})" in down.stderr, said
             assert not any(accounts.exists(seat) for seat in SEATS) and _no_class("t-rh1")
             rh2.start_sshd()
             ok("class", "down", timeout=900)
@@ -215,6 +216,15 @@ def _each_seat_on_its_host(where: dict[str, str]) -> None:
         assert labs == {seat for seat, there in where.items() if there == host}, f"{host} holds {labs}"
     assert all(accounts.exists(seat) == (host == "local") for seat, host in where.items()), \
         "a seat's account is not on its own host alone"
+
+
+def _another_class_is_left_alone() -> None:
+    """A class command that is part of another class (another id) leaves the host's class alone."""
+    stranger = ["--host", "t-rh1", "class", "--part-of", "0" * 16]
+    refused = labgen(*stranger, "down")
+    assert refused.returncode != 0 and f"is not part of class {'0' * 16}" in refused.stderr, refused.stderr
+    assert "no part of class" in ok(*stranger, "down", "--missing-ok")
+    assert json.loads(ok("--host", "t-rh1", "status", "--json")), "another class's down took this one's labs"
 
 
 def _no_class(host: str) -> bool:

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from labgen.errors import LabgenError
+from labgen.remote import forced
 from labgen.remote.hosts import parse
 
 
@@ -53,10 +54,30 @@ def test_the_forced_command_refuses_anything_but_labgen(asked):
     assert done.returncode == 126 and "this key runs labgen only" in done.stderr, done.stderr
 
 
+@pytest.mark.parametrize("asked", [
+    "labgen hosts add x ssh://a@b --ssh-option 'ProxyCommand=touch /tmp/t-forced-owned'",
+    "labgen --host x list", "labgen --host=x list", "labgen serve --listen 0.0.0.0:80",
+    "labgen render keepalived-rr -o /etc/cron.d", "labgen box export debian-12 --output /etc/x.box",
+    "labgen capture seat01 lb0 --write=/etc/x.pcap", "labgen capture seat01 lb0 -w/etc/x.pcap",
+    "labgen matrix --from /etc/shadow", "labgen box", "labgen",
+])
+def test_the_forced_command_keeps_to_labgens_own_labs(asked):
+    """What would reach past the host's labs: another host (a ProxyCommand is a shell command), a
+    listening port, a file of the host's named by the caller."""
+    done = _forced(asked)
+    assert done.returncode == 126 and "labgen-ssh: this key" in done.stderr, done.stderr
+    assert not os.path.exists("/tmp/t-forced-owned")
+
+
+def test_a_nodes_command_after_two_dashes_may_say_anything():
+    assert forced.refusal(["labgen", "exec", "lb0", "--", "grep", "-w", "-o", "x", "/etc/hosts"]) is None
+
+
 def test_the_forced_command_runs_labgen_with_the_words_asked_for():
     assert _forced("labgen --version").stdout.startswith("labgen ")
     odd = _forced("labgen list; touch /tmp/t-forced-owned")
-    assert odd.returncode == 2 and not os.path.exists("/tmp/t-forced-owned"), odd.stderr
+    assert odd.returncode == 126 and not os.path.exists("/tmp/t-forced-owned"), odd.stderr
+    assert "does not run `labgen list; touch`" in odd.stderr, odd.stderr
 
 
 def _forced(asked: str) -> subprocess.CompletedProcess[str]:

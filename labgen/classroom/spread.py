@@ -19,7 +19,6 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from importlib.metadata import version
 
 from labgen import paths
 from labgen.boxes import rootfs, transfer
@@ -27,6 +26,7 @@ from labgen.classroom import limits
 from labgen.classroom import seats as classroom
 from labgen.classroom.report import COLUMNS
 from labgen.errors import LabgenError
+from labgen.host import last_line
 from labgen.providers import provider_class
 from labgen.remote import hosts
 from labgen.remote.hosts import LOCAL, Host
@@ -72,9 +72,7 @@ def _room(host: Host | None, blueprint: str, provider: str, nodes: int) -> Room:
         return Room(limits.capacity({blueprint: nodes}, provider, paths.home())["seats"][blueprint])
     leave_out = f"; mend it, or leave {host.name} out of --hosts"
     try:
-        if (theirs := hosts.check(host)) != (ours := version("labgen")):
-            raise LabgenError(f"host {host.name} runs labgen {theirs}, this one {ours}: "
-                              "install the same on both")
+        hosts.check_same(host)
         doctor, boxes = host.labgen_json(["doctor"]), host.labgen_json(["box", "list"])
         seats = doctor[provider]["classroom"]["seats"].get(blueprint)
         built = {(box["name"], box["kind"]) for box in boxes if box.get("built")}
@@ -191,13 +189,13 @@ def gather(host: Host, args: list[str], seats: list[str]) -> list[dict]:
     except subprocess.TimeoutExpired:
         return unreachable(host.name, seats, f"no answer in {GATHER_TIMEOUT:g} s")
     if done.returncode == 255:  # ssh's own failure
-        return unreachable(host.name, seats, f"host {host.name} ({host.url}): ssh: {hosts.said(done)}")
+        return unreachable(host.name, seats, f"host {host.name} ({host.url}): ssh: {last_line(done)}")
     try:
         rows = json.loads(done.stdout) if done.returncode in (0, 1) else None
     except ValueError:
         rows = None
     if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-        return unreachable(host.name, seats, hosts.said(done), what=f"{host.name} says")
+        return unreachable(host.name, seats, last_line(done), what=f"{host.name} says")
     return [{**dict.fromkeys(COLUMNS), **row, "host": host.name} for row in rows]
 
 
@@ -229,8 +227,6 @@ def on_hosts(state: dict, act: Callable[[Host, list[str]], object]) -> dict[str,
         return act(host, state["hosts"][name]["seats"])
 
     names = list(state.get("hosts", {}))
-    if not names:
-        return {}
     with ThreadPoolExecutor(max_workers=8) as pool:
         return dict(zip(names, pool.map(one, names), strict=True))
 

@@ -27,7 +27,6 @@ def add(
     ] = None,
 ) -> None:
     """Add a host: reached over ssh now (its host key pinned), refused unless it runs this labgen."""
-    from importlib.metadata import version
 
     from labgen.errors import LabgenError
     from labgen.remote import hosts
@@ -38,10 +37,7 @@ def add(
         raise LabgenError(f"host {name} exists already ({known[name].url}); labgen hosts remove {name} first")
     try:
         with console.status(f"reaching {host.url}"):
-            theirs = hosts.check(host)
-        ours = version("labgen")
-        if theirs != ours:
-            raise LabgenError(f"host {name} runs labgen {theirs}, this one {ours}: install the same on both")
+            theirs = hosts.check_same(host)
     except BaseException:
         hosts.unpin(name)
         raise

@@ -15,11 +15,13 @@ import re
 import shlex
 import subprocess
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from labgen import paths
 from labgen.errors import LabgenError
+from labgen.host import last_line
 
 LOCAL = "local"
 HOST_NAME = re.compile(r"[a-z][a-z0-9-]{0,30}")
@@ -68,12 +70,12 @@ class Host:
         """`labgen ARGS --json` on the host, parsed; one line naming the host when it fails."""
         done = self.labgen([*args, "--json"], timeout=timeout)
         if done.returncode not in (0, 1):  # doctor and status exit 1 with a full answer
-            raise LabgenError(f"host {self.name}: labgen {' '.join(args)}: {said(done)}")
+            raise LabgenError(f"host {self.name}: labgen {' '.join(args)}: {last_line(done)}")
         try:
             return json.loads(done.stdout)
         except ValueError:
             raise LabgenError(f"host {self.name}: labgen {' '.join(args)} --json did not print JSON: "
-                              f"{said(done)}") from None
+                              f"{last_line(done)}") from None
 
 
 def parse(name: str, url: str, key: Path | None, options: list[str]) -> Host:
@@ -147,11 +149,6 @@ def get(name: str) -> Host:
     return hosts[name]
 
 
-def said(done: subprocess.CompletedProcess[str]) -> str:
-    lines = (done.stderr or done.stdout or "").strip().splitlines()
-    return lines[-1] if lines else f"exit {done.returncode}"
-
-
 def check(host: Host) -> str:
     """The host's labgen version, asked over ssh; one line for a refused key, an unknown host, no
     labgen there."""
@@ -165,9 +162,16 @@ def check(host: Host) -> str:
         if "verification failed" in done.stderr:
             hint = (f" (its host key is not the one pinned when it was added; if it was reinstalled: labgen "
                     f"hosts remove {host.name}, then add it again)")
-        raise LabgenError(f"host {host.name} ({host.url}): ssh: {said(done)}{hint}")
+        raise LabgenError(f"host {host.name} ({host.url}): ssh: {last_line(done)}{hint}")
     if done.returncode == 127:
         raise LabgenError(f"host {host.name} ({host.url}) has no labgen on its PATH: install it there")
     if done.returncode != 0 or not done.stdout.startswith("labgen "):
-        raise LabgenError(f"host {host.name} ({host.url}): labgen --version: {said(done)}")
+        raise LabgenError(f"host {host.name} ({host.url}): labgen --version: {last_line(done)}")
     return done.stdout.split()[1]
+
+
+def check_same(host: Host) -> str:
+    """check(), and one line unless the host runs this labgen (its answers may not read as ours)."""
+    if (theirs := check(host)) != (ours := version("labgen")):
+        raise LabgenError(f"host {host.name} runs labgen {theirs}, this one {ours}: install the same on both")
+    return theirs
